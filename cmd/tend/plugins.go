@@ -1,0 +1,7 @@
+package main
+
+// Source kinds and integration types built into tend register themselves
+// from init; each import below adds one. Keep one import per line.
+import (
+	_ "github.com/tend-dev/tend/collector"
+)
