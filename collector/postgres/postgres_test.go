@@ -152,8 +152,8 @@ SELECT g, repeat('x', 400) AS pad FROM generate_series(1, 90000) g`)
 	s := newSource(t, dsn, "databases: ["+db+"]")
 	var before dbStats
 	waitStats(t, setup, db, func(st dbStats) bool { before = st; return true })
-	collect(t, s)
 	start := time.Now()
+	collect(t, s)
 
 	// Commits, rollbacks, cache hits, temp files and dead tuples.
 	load := connect(t, dsn)
