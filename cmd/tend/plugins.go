@@ -4,4 +4,6 @@ package main
 // from init; each import below adds one. Keep one import per line.
 import (
 	_ "github.com/tend-dev/tend/collector"
+	_ "github.com/tend-dev/tend/integrations/console"
+	_ "github.com/tend-dev/tend/integrations/file"
 )

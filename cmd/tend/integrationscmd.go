@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tend-dev/tend/api"
+	"github.com/tend-dev/tend/router"
+)
+
+func newIntegrationsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "integrations",
+		Short: "Show each integration's delivery analytics and health",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := format(cmd)
+			if err != nil {
+				return err
+			}
+			c, err := newClient(cmd)
+			if err != nil {
+				return err
+			}
+			var list []router.Stats
+			if err := c.do(cmd.Context(), "GET", "/api/v1/integrations", nil, &list); err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			switch f {
+			case "json":
+				return printJSON(out, list)
+			case "summary":
+				var parts []string
+				for _, s := range list {
+					parts = append(parts, fmt.Sprintf("%s %s (%d delivered, %d dead)", s.Integration, s.Health, s.Delivered, s.DeadLettered))
+				}
+				fmt.Fprintln(out, strings.Join(parts, "; "))
+				return nil
+			}
+			rows := make([][]string, 0, len(list))
+			for _, s := range list {
+				lastErr := "-"
+				if s.LastError != "" {
+					lastErr = ago(s.LastErrorAt) + ": " + s.LastError
+					if len(lastErr) > 60 {
+						lastErr = lastErr[:60] + "…"
+					}
+				}
+				rows = append(rows, []string{s.Integration, s.Type, s.Health, fmt.Sprint(s.Delivered),
+					fmt.Sprint(s.FailedAttempts), fmt.Sprint(s.Retried), fmt.Sprint(s.DeadLettered),
+					ms(s.P50), ms(s.P95), ms(s.P99), ago(s.LastSuccess), lastErr})
+			}
+			return table(out, []string{"NAME", "TYPE", "HEALTH", "DELIVERED", "FAILED", "RETRIED", "DEAD",
+				"P50", "P95", "P99", "LAST OK", "LAST ERROR"}, rows)
+		},
+	}
+}
+
+func ms(sec float64) string {
+	if sec == 0 {
+		return "-"
+	}
+	return (time.Duration(sec * float64(time.Second))).Round(10 * time.Microsecond).String()
+}
+
+func newTestCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "test",
+		Short: "Test integrations or optimization tasks without side effects on your services",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "integration NAME",
+		Short: "Send a test event through the real delivery path and show the outcome",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := format(cmd)
+			if err != nil {
+				return err
+			}
+			c, err := newClient(cmd)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "sending a test event to %s…\n", args[0])
+			var res api.TestResult
+			if err := c.do(cmd.Context(), "POST", "/api/v1/integrations/"+url.PathEscape(args[0])+"/test", nil, &res); err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if f == "json" {
+				return printJSON(out, res)
+			}
+			fmt.Fprintf(out, "%s: %s in %s after %d attempt(s)\n", res.Integration, res.Outcome, res.Latency, len(res.Attempts))
+			for _, a := range res.Attempts {
+				if a.Error != "" {
+					fmt.Fprintf(out, "  attempt %d: %s: %s\n", a.Attempt, a.Outcome, a.Error)
+				}
+			}
+			if res.Outcome != router.OutcomeDelivered {
+				return exitError{fmt.Errorf("test of %s: %s", res.Integration, res.Outcome)}
+			}
+			return nil
+		},
+	})
+	return cmd
+}

@@ -1,0 +1,359 @@
+package optimizer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tend-dev/tend/bus"
+	"github.com/tend-dev/tend/config"
+	"github.com/tend-dev/tend/events"
+)
+
+// Alert states kept in tend_state.
+const (
+	statePending  = "pending"
+	stateFiring   = "firing"
+	stateResolved = "resolved"
+)
+
+// AlertState is the persisted state of one rule on one series.
+type AlertState struct {
+	Fingerprint string             `json:"fingerprint"`
+	Rule        string             `json:"rule"`
+	Kind        string             `json:"kind,omitempty"`
+	Status      string             `json:"status"` // pending, firing, resolved
+	Severity    string             `json:"severity"`
+	Summary     string             `json:"summary"`
+	Metric      string             `json:"metric"`
+	Host        string             `json:"host"`
+	Labels      map[string]string  `json:"labels"`
+	Value       float64            `json:"value"`
+	Since       time.Time          `json:"since"` // pending since, or firing since
+	UpdatedAt   time.Time          `json:"updated_at"`
+	EndedAt     *time.Time         `json:"ended_at,omitempty"`
+	Evidence    map[string]float64 `json:"evidence,omitempty"`
+}
+
+// stateKey is where an alert's state lives in tend_state.
+func stateKey(fp string) string { return "alert." + fp }
+
+// Engine evaluates rules over the metric stream. Every hub runs its own
+// engine on its own durable consumer; alert event ids are derived from the
+// fingerprint and start time, so two hubs (or a restart replaying samples)
+// publish one alert, not two.
+type Engine struct {
+	b      *bus.Bus
+	kv     bus.KV
+	hub    string
+	rules  []*rule
+	byName map[string][]*rule
+	latest *Latest
+	log    *slog.Logger
+
+	mu     sync.Mutex
+	states map[string]*AlertState
+
+	// OnAlert, if set, is called after an alert event is stored.
+	OnAlert func(ctx context.Context, a events.Alert)
+	// OnMetric, if set, sees every sample after the rules did (analysis).
+	OnMetric func(ctx context.Context, m events.Metric)
+}
+
+// NewEngine compiles the rules; it does not touch the bus until Run.
+func NewEngine(b *bus.Bus, hub string, rules []config.Rule, log *slog.Logger) (*Engine, error) {
+	threshold := make([]config.Rule, 0, len(rules))
+	for _, r := range rules {
+		if r.Kind == "" || r.Kind == "threshold" {
+			threshold = append(threshold, r)
+		}
+	}
+	compiled, err := compileRules(threshold)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		b: b, kv: bus.KV{Bucket: b.State}, hub: hub, rules: compiled,
+		byName: map[string][]*rule{}, latest: NewLatest(), log: log,
+		states: map[string]*AlertState{},
+	}
+	for _, r := range compiled {
+		e.byName[r.cfg.Metric] = append(e.byName[r.cfg.Metric], r)
+	}
+	return e, nil
+}
+
+// Latest returns the table of latest samples the engine keeps.
+func (e *Engine) Latest() *Latest { return e.latest }
+
+// Run loads persisted alert state, then consumes samples until ctx ends.
+func (e *Engine) Run(ctx context.Context) error {
+	if err := e.load(ctx); err != nil {
+		return err
+	}
+	cons, err := e.b.JS.CreateOrUpdateConsumer(ctx, bus.StreamMetrics, jetstream.ConsumerConfig{
+		Durable:       "rules-" + events.Token(e.hub),
+		Description:   "tend rule engine of hub " + e.hub,
+		DeliverPolicy: jetstream.DeliverNewPolicy,
+		AckPolicy:     jetstream.AckAllPolicy,
+		AckWait:       30 * time.Second,
+		MaxAckPending: 20000,
+	})
+	if err != nil {
+		return fmt.Errorf("create rules consumer: %w", err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(1000))
+	if err != nil {
+		return fmt.Errorf("consume metrics: %w", err)
+	}
+	go func() {
+		<-ctx.Done()
+		it.Stop()
+	}()
+	e.log.Info("rule engine started", "rules", len(e.rules))
+
+	var last jetstream.Msg
+	pending := 0
+	lastAck := time.Now()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if last != nil {
+				_ = last.Ack()
+			}
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("next metric: %w", err)
+		}
+		e.handle(ctx, msg)
+
+		// Acknowledge in batches: AckAll covers every earlier sample.
+		last, pending = msg, pending+1
+		if pending >= 256 || time.Since(lastAck) > 200*time.Millisecond {
+			_ = msg.Ack()
+			pending, lastAck, last = 0, time.Now(), nil
+		}
+	}
+}
+
+func (e *Engine) handle(ctx context.Context, msg jetstream.Msg) {
+	ev, err := events.Unmarshal(msg.Data())
+	if err != nil {
+		return
+	}
+	var m events.Metric
+	if err := ev.Decode(&m); err != nil {
+		return
+	}
+	e.latest.Put(m)
+	for _, r := range e.byName[m.Name] {
+		if r.matches(m) {
+			e.evaluate(ctx, r, m)
+		}
+	}
+	if e.OnMetric != nil {
+		e.OnMetric(ctx, m)
+	}
+}
+
+// evaluate moves one rule on one series through pending → firing →
+// resolved.
+func (e *Engine) evaluate(ctx context.Context, r *rule, m events.Metric) {
+	labels := r.labels(m)
+	fp := events.Fingerprint(r.cfg.Name, labels)
+
+	e.mu.Lock()
+	st := e.states[fp]
+	e.mu.Unlock()
+
+	active := st != nil && (st.Status == statePending || st.Status == stateFiring)
+	switch {
+	case !active && r.breached(m.Value):
+		st = &AlertState{
+			Fingerprint: fp, Rule: r.cfg.Name, Kind: "threshold", Status: statePending,
+			Severity: r.cfg.Severity, Metric: m.Name, Host: m.Host, Labels: labels,
+			Value: m.Value, Since: m.Time,
+		}
+		if r.cfg.For.D() > 0 {
+			e.save(ctx, st)
+			return
+		}
+		e.fire(ctx, r, st, m)
+	case active && st.Status == statePending:
+		if !r.breached(m.Value) {
+			e.forget(ctx, st)
+			return
+		}
+		if m.Time.Sub(st.Since) >= r.cfg.For.D() {
+			e.fire(ctx, r, st, m)
+		}
+	case active && st.Status == stateFiring:
+		if r.cleared(m.Value) {
+			e.resolve(ctx, r, st, m)
+			return
+		}
+		st.Value = m.Value
+	}
+}
+
+func (e *Engine) fire(ctx context.Context, r *rule, st *AlertState, m events.Metric) {
+	st.Status = stateFiring
+	st.Since = m.Time
+	st.Value = m.Value
+	st.Summary = r.render(m, st.Labels)
+	a := e.alert(r, st, events.StatusFiring)
+	if err := e.publish(ctx, a, m.Time); err != nil {
+		e.log.Error("publish alert", "fingerprint", st.Fingerprint, "error", err)
+		return
+	}
+	e.save(ctx, st)
+	e.log.Info("alert firing", "rule", st.Rule, "fingerprint", st.Fingerprint, "value", m.Value)
+	if e.OnAlert != nil {
+		e.OnAlert(ctx, a)
+	}
+}
+
+func (e *Engine) resolve(ctx context.Context, r *rule, st *AlertState, m events.Metric) {
+	end := m.Time
+	st.Status = stateResolved
+	st.Value = m.Value
+	st.EndedAt = &end
+	a := e.alert(r, st, events.StatusResolved)
+	if err := e.publish(ctx, a, m.Time); err != nil {
+		e.log.Error("publish alert", "fingerprint", st.Fingerprint, "error", err)
+		st.Status, st.EndedAt = stateFiring, nil
+		return
+	}
+	e.save(ctx, st)
+	e.log.Info("alert resolved", "rule", st.Rule, "fingerprint", st.Fingerprint, "value", m.Value)
+	if e.OnAlert != nil {
+		e.OnAlert(ctx, a)
+	}
+}
+
+func (e *Engine) alert(r *rule, st *AlertState, status string) events.Alert {
+	return events.Alert{
+		Fingerprint: st.Fingerprint, Rule: st.Rule, Kind: st.Kind, Status: status,
+		Severity: st.Severity, Summary: st.Summary, Metric: st.Metric, Host: st.Host,
+		Value: st.Value, Threshold: r.threshold(), Labels: st.Labels,
+		StartsAt: st.Since, EndsAt: st.EndedAt, Optimize: r.cfg.Optimize,
+		Evidence: st.Evidence,
+	}
+}
+
+// publish stores the alert event under an id derived from the fingerprint,
+// the status and the start time: a replayed sample or a second hub makes the
+// same id, and JetStream keeps one.
+func (e *Engine) publish(ctx context.Context, a events.Alert, at time.Time) error {
+	typ := events.TypeAlertFiring
+	if a.Status == events.StatusResolved {
+		typ = events.TypeAlertResolved
+	}
+	ev, err := events.New(typ, "tend://"+e.hub+"/rules", a.Fingerprint, a)
+	if err != nil {
+		return err
+	}
+	ev.ID = fmt.Sprintf("%s-%s-%d", a.Fingerprint, a.Status, a.StartsAt.UnixNano())
+	ev.Time = at.UTC()
+	return e.b.Publish(ctx, ev)
+}
+
+// PublishAlert stores an alert raised outside the threshold rules (analysis
+// rules, inbound webhooks) the same way, and records its state.
+func (e *Engine) PublishAlert(ctx context.Context, a events.Alert) error {
+	if err := e.publish(ctx, a, time.Now()); err != nil {
+		return err
+	}
+	st := &AlertState{
+		Fingerprint: a.Fingerprint, Rule: a.Rule, Kind: a.Kind, Status: a.Status,
+		Severity: a.Severity, Summary: a.Summary, Metric: a.Metric, Host: a.Host,
+		Labels: a.Labels, Value: a.Value, Since: a.StartsAt, EndedAt: a.EndsAt,
+		Evidence: a.Evidence,
+	}
+	e.save(ctx, st)
+	if e.OnAlert != nil {
+		e.OnAlert(ctx, a)
+	}
+	return nil
+}
+
+// State returns the state of fingerprint fp, if any.
+func (e *Engine) State(fp string) (AlertState, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st, ok := e.states[fp]
+	if !ok {
+		return AlertState{}, false
+	}
+	return *st, true
+}
+
+func (e *Engine) save(ctx context.Context, st *AlertState) {
+	st.UpdatedAt = time.Now().UTC()
+	e.mu.Lock()
+	e.states[st.Fingerprint] = st
+	e.mu.Unlock()
+
+	b, _ := json.Marshal(st)
+	if err := e.kv.Put(ctx, stateKey(st.Fingerprint), b); err != nil {
+		e.log.Warn("save alert state", "fingerprint", st.Fingerprint, "error", err)
+	}
+}
+
+func (e *Engine) forget(ctx context.Context, st *AlertState) {
+	e.mu.Lock()
+	delete(e.states, st.Fingerprint)
+	e.mu.Unlock()
+	_ = e.kv.Delete(ctx, stateKey(st.Fingerprint))
+}
+
+// load reads alert state from tend_state, dropping resolved entries older
+// than a day.
+func (e *Engine) load(ctx context.Context) error {
+	states, err := LoadAlerts(ctx, e.kv)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := range states {
+		st := states[i]
+		if st.Status == stateResolved && st.EndedAt != nil && time.Since(*st.EndedAt) > 24*time.Hour {
+			_ = e.kv.Delete(ctx, stateKey(st.Fingerprint))
+			continue
+		}
+		e.states[st.Fingerprint] = &st
+	}
+	return nil
+}
+
+// LoadAlerts returns every alert state in tend_state, newest first. Any hub
+// can answer with it, whichever hub evaluated the rule.
+func LoadAlerts(ctx context.Context, kv bus.KV) ([]AlertState, error) {
+	keys, err := kv.Keys(ctx, "alert.>")
+	if err != nil && !strings.Contains(err.Error(), "no keys") {
+		return nil, err
+	}
+	out := make([]AlertState, 0, len(keys))
+	for _, k := range keys {
+		b, err := kv.Get(ctx, k)
+		if err != nil {
+			continue
+		}
+		var st AlertState
+		if json.Unmarshal(b, &st) == nil {
+			out = append(out, st)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].UpdatedAt.After(out[j].UpdatedAt) })
+	return out, nil
+}
