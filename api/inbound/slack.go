@@ -28,6 +28,9 @@ const sourceSlack = "inbound/slack"
 // an older request is a replay.
 const slackWindow = 5 * time.Minute
 
+// postTimeout bounds posting one answer to a response_url.
+const postTimeout = 10 * time.Second
+
 const slackUsage = "Usage: `/tend status`, `/tend metrics NAME`, " +
 	"`/tend optimize [TASK...] [--level low|medium|high|aggressive]`"
 
@@ -192,7 +195,10 @@ func (h *Handler) slackJob(w http.ResponseWriter, log *slog.Logger, cmd SlashCom
 			log.Error("answer slack command", "error", err)
 			text = "tend could not answer; the hub's log says why."
 		}
-		if err := h.postSlack(ctx, cmd.ResponseURL, text); err != nil {
+		// The user still hears back when the hub is stopping.
+		postCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), postTimeout)
+		defer cancel()
+		if err := h.postSlack(postCtx, cmd.ResponseURL, text); err != nil {
 			log.Warn("post slack answer", "error", err)
 		}
 	})
