@@ -6,4 +6,7 @@ import (
 	_ "github.com/tend-dev/tend/collector"
 	_ "github.com/tend-dev/tend/integrations/console"
 	_ "github.com/tend-dev/tend/integrations/file"
+	_ "github.com/tend-dev/tend/integrations/slack"
+	_ "github.com/tend-dev/tend/integrations/smtp"
+	_ "github.com/tend-dev/tend/integrations/teams"
 )
