@@ -216,6 +216,25 @@ func Load(path string) (*Config, error) {
 
 // Parse reads and validates a config given as bytes; file names it in errors.
 func Parse(file string, b []byte) (*Config, error) {
+	cfg, err := parse(file, b)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// LoadPartial reads path like [Load] but also returns what could be read
+// when there are mistakes, so `tend config check` can go on to check the
+// settings of each source and integration and report everything at once.
+func LoadPartial(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return parse(path, b)
+}
+
+func parse(file string, b []byte) (*Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, &Error{File: file, Line: yamlErrLine(err), Msg: yamlErrMsg(err)}
@@ -238,7 +257,7 @@ func Parse(file string, b []byte) (*Config, error) {
 	cfg.fill()
 	errs = append(errs, cfg.validate()...)
 	if len(errs) > 0 {
-		return nil, errs
+		return cfg, errs
 	}
 	return cfg, nil
 }

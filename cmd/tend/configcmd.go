@@ -53,12 +53,12 @@ func newConfigCmd() *cobra.Command {
 // without starting any, so settings owned by those packages (and their
 // templates) are checked too.
 func checkConfig(path string) (*config.Config, error) {
-	cfg, err := config.Load(path)
-	if err != nil {
+	cfg, err := config.LoadPartial(path)
+	if cfg == nil {
 		return nil, err
 	}
 	log := slog.New(slog.DiscardHandler)
-	var errs []error
+	errs := []error{err}
 	for _, s := range cfg.Collector.Sources {
 		if _, err := collector.New(s, collector.Deps{Logger: log}); err != nil {
 			errs = append(errs, err)
