@@ -88,15 +88,15 @@ func TestServe_ProbeNotifiesSlackTeamsAndMail(t *testing.T) {
 	if len(msgs) != 1 || !strings.Contains(msgs[0].Text, "[RESOLVED]") || len(msgs[0].Replies) != 1 {
 		t.Errorf("Slack holds %+v; want one message, updated to resolved, with one reply", msgs)
 	}
-	limited := 0
+	calls := 0
 	for _, r := range slack.Requests() {
 		if r.TokenInBody {
 			t.Errorf("a Slack call carried the token in its body")
 		}
-		limited++
+		calls++
 	}
-	if limited != 4 { // rate-limited post, post, update, reply
-		t.Errorf("Slack got %d calls, want 4", limited)
+	if calls != 4 { // rate-calls post, post, update, reply
+		t.Errorf("Slack got %d calls, want 4", calls)
 	}
 
 	cards := teams.Cards()
