@@ -4,6 +4,10 @@ package main
 // from init; each import below adds one. Keep one import per line.
 import (
 	_ "github.com/tend-dev/tend/collector"
+	_ "github.com/tend-dev/tend/collector/httpcheck"
+	_ "github.com/tend-dev/tend/collector/postgres"
+	_ "github.com/tend-dev/tend/collector/redis"
+	_ "github.com/tend-dev/tend/collector/sqlite"
 	_ "github.com/tend-dev/tend/integrations/console"
 	_ "github.com/tend-dev/tend/integrations/file"
 	_ "github.com/tend-dev/tend/integrations/slack"
