@@ -129,3 +129,36 @@ func TestServe_ProbeNotifiesSlackTeamsAndMail(t *testing.T) {
 		t.Logf("hub logs:\n%s", h.Logs())
 	}
 }
+
+func TestConfigCheck_CatchesTemplateErrors(t *testing.T) {
+	h := NewHub(t, `
+integrations:
+  - name: chat
+    type: slack
+    token: xoxb-123-secret
+    channel: "#alerts"
+    title_template: '{{.Titel}}'
+  - name: mail
+    type: smtp
+    host: 127.0.0.1
+    from: tend@example.test
+    to: [ops@example.test]
+    html_template: '{{range}}'
+`)
+	out, err := h.Run("config", "check", h.Config)
+	if err == nil {
+		t.Fatalf("config check accepted bad templates:\n%s", out)
+	}
+	for _, want := range []string{
+		"tend.yaml:7: integrations[0].title_template",
+		"can't evaluate field Titel",
+		"tend.yaml:13: integrations[1].html_template",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "xoxb-123-secret") {
+		t.Errorf("config check printed the token:\n%s", out)
+	}
+}
