@@ -24,7 +24,7 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 var start = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
-func spec(t *testing.T, settings string) config.Integration {
+func spec(t testing.TB, settings string) config.Integration {
 	t.Helper()
 	doc := "integrations:\n  - name: chat\n    type: slack\n" + indent(settings)
 	cfg, err := config.Parse("tend.yaml", []byte(doc))
@@ -42,7 +42,7 @@ func indent(s string) string {
 	return b.String()
 }
 
-func newBot(t *testing.T, fake *slackfake.Server, extra string) (*slack.Integration, *integrations.MemRefs) {
+func newBot(t testing.TB, fake *slackfake.Server, extra string) (*slack.Integration, *integrations.MemRefs) {
 	t.Helper()
 	refs := integrations.NewMemRefs()
 	settings := extra
@@ -60,7 +60,7 @@ func newBot(t *testing.T, fake *slackfake.Server, extra string) (*slack.Integrat
 	return in, refs
 }
 
-func alert(t *testing.T, status string, mod func(*events.Alert)) events.Event {
+func alert(t testing.TB, status string, mod func(*events.Alert)) events.Event {
 	t.Helper()
 	th := 90.0
 	a := events.Alert{Fingerprint: "fp0123456789abcd", Rule: "cpu_high", Status: status,

@@ -28,7 +28,7 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 var start = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
-func spec(t *testing.T, settings string) config.Integration {
+func spec(t testing.TB, settings string) config.Integration {
 	t.Helper()
 	doc := "integrations:\n  - name: mail\n    type: smtp\n"
 	for _, l := range strings.Split(strings.TrimSpace(settings), "\n") {
@@ -42,7 +42,7 @@ func spec(t *testing.T, settings string) config.Integration {
 }
 
 // settings for fake, trusting its certificate; extra keys win.
-func settings(t *testing.T, fake *smtpfake.Server, extra string) string {
+func settings(t testing.TB, fake *smtpfake.Server, extra string) string {
 	t.Helper()
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(ca, fake.CertPEM(), 0o600); err != nil {
@@ -61,7 +61,7 @@ func settings(t *testing.T, fake *smtpfake.Server, extra string) string {
 	return s
 }
 
-func newMail(t *testing.T, fake *smtpfake.Server, extra string) *smtp.Integration {
+func newMail(t testing.TB, fake *smtpfake.Server, extra string) *smtp.Integration {
 	t.Helper()
 	in, err := smtp.New(spec(t, settings(t, fake, extra)), integrations.Deps{Hub: "hub-1"})
 	if err != nil {
@@ -70,7 +70,7 @@ func newMail(t *testing.T, fake *smtpfake.Server, extra string) *smtp.Integratio
 	return in
 }
 
-func alert(t *testing.T, status string, mod func(*events.Alert)) events.Event {
+func alert(t testing.TB, status string, mod func(*events.Alert)) events.Event {
 	t.Helper()
 	th := 90.0
 	a := events.Alert{Fingerprint: "fp0123456789abcd", Rule: "disque_plein", Status: status,

@@ -25,7 +25,7 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 var start = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
-func newTeams(t *testing.T, settings string) *teams.Integration {
+func newTeams(t testing.TB, settings string) *teams.Integration {
 	t.Helper()
 	var b strings.Builder
 	for _, l := range strings.Split(strings.TrimSpace(settings), "\n") {
@@ -43,7 +43,7 @@ func newTeams(t *testing.T, settings string) *teams.Integration {
 	return in
 }
 
-func alert(t *testing.T, status string, mod func(*events.Alert)) events.Event {
+func alert(t testing.TB, status string, mod func(*events.Alert)) events.Event {
 	t.Helper()
 	th := 90.0
 	a := events.Alert{Fingerprint: "fp0123456789abcd", Rule: "cpu_high", Status: status,
