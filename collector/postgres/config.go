@@ -25,6 +25,11 @@ type Settings struct {
 	// TopStatements is how many statements with the highest total time are
 	// reported when pg_stat_statements is loaded. 0 turns it off. Default 5.
 	TopStatements int `yaml:"top_statements" default:"5"`
+	// ProbeQuery, when set, is run and timed each sample, all rows read, as
+	// probe_seconds; the optimizer's database task times it before and after
+	// its work. It runs with the DSN's privileges: give it a read-only user.
+	// Default: none.
+	ProbeQuery string `yaml:"probe_query"`
 	// Timeout bounds connecting and, as statement_timeout, each query.
 	// The collector's own timeout still bounds the whole sample. Default 5s.
 	Timeout config.Duration `yaml:"timeout" default:"5s"`

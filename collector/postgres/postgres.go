@@ -139,8 +139,14 @@ func (s *Source) Collect(ctx context.Context) ([]collector.Sample, error) {
 	if err := c.statements(ctx); err != nil {
 		return nil, fmt.Errorf("read statements of postgres %s: %w", s.target, cause(ctx, err))
 	}
+	if err := c.probe(ctx); err != nil {
+		return nil, fmt.Errorf("run probe query on postgres %s: %w", s.target, cause(ctx, err))
+	}
 	return c.out, nil
 }
+
+// ProbeQuery returns the query each sample times, or "" when none is set.
+func (s *Source) ProbeQuery() string { return s.set.ProbeQuery }
 
 // cause prefers the timeout's cause to pgx's "context deadline exceeded".
 func cause(ctx context.Context, err error) error {
@@ -336,6 +342,25 @@ func (c *sampler) replication(ctx context.Context) error {
 	if lag != nil {
 		c.add("replication_lag_seconds", max(*lag, 0), "seconds")
 	}
+	return nil
+}
+
+func (c *sampler) probe(ctx context.Context) error {
+	if c.s.set.ProbeQuery == "" {
+		return nil
+	}
+	start := time.Now()
+	rows, err := c.conn.Query(ctx, c.s.set.ProbeQuery)
+	if err != nil {
+		return err
+	}
+	for rows.Next() { // only the time to read every row matters
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	c.add("probe_seconds", time.Since(start).Seconds(), "seconds")
 	return nil
 }
 

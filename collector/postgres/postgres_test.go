@@ -113,34 +113,60 @@ func value(tb testing.TB, samples []collector.Sample, name, labels string) float
 	return v
 }
 
-type dbStats struct{ commits, rollbacks, read, hit, deadlocks, temp, dead int64 }
+type dbStats struct{ commits, rollbacks, read, hit, deadlocks, temp int64 }
 
-// waitStats polls the statistics views until ok holds: a backend hands
-// its counts over when it ends or goes idle, not at once.
-func waitStats(t *testing.T, c *pgx.Conn, db string, ok func(dbStats) bool) {
+// watcher connects to the server's own database, outside the test's, to
+// read statistics without adding to them.
+func watcher(t *testing.T) *pgx.Conn {
 	t.Helper()
-	const q = `SELECT xact_commit, xact_rollback, blks_read, blks_hit, deadlocks, temp_bytes,
-  (SELECT coalesce(sum(n_dead_tup), 0)::int8 FROM pg_stat_user_tables)
+	return connect(t, pgURL(t))
+}
+
+func readStats(t *testing.T, watch *pgx.Conn, db string) dbStats {
+	t.Helper()
+	const q = `SELECT xact_commit, xact_rollback, blks_read, blks_hit, deadlocks, temp_bytes
 FROM pg_stat_database WHERE datname = $1`
-	deadline := time.Now().Add(15 * time.Second)
 	var st dbStats
-	for time.Now().Before(deadline) {
-		err := c.QueryRow(context.Background(), q, db).
-			Scan(&st.commits, &st.rollbacks, &st.read, &st.hit, &st.deadlocks, &st.temp, &st.dead)
+	err := watch.QueryRow(context.Background(), q, db).
+		Scan(&st.commits, &st.rollbacks, &st.read, &st.hit, &st.deadlocks, &st.temp)
+	if err != nil {
+		t.Fatalf("read stats: %v", err)
+	}
+	return st
+}
+
+// closeAndWait closes conns and waits until their backends have exited. A
+// backend hands its statistics over as it exits, so after this returns
+// pg_stat_database holds all the conns did.
+func closeAndWait(t *testing.T, watch *pgx.Conn, conns ...*pgx.Conn) {
+	t.Helper()
+	pids := make([]uint32, len(conns))
+	for i, c := range conns {
+		pids[i] = c.PgConn().PID()
+		c.Close(context.Background())
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		err := watch.QueryRow(context.Background(),
+			`SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)`, pids).Scan(&n)
 		if err != nil {
-			t.Fatalf("read stats: %v", err)
+			t.Fatalf("read activity: %v", err)
 		}
-		if ok(st) {
+		if n == 0 {
 			return
 		}
-		time.Sleep(50 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatalf("%d backends still running 10s after their connections closed", n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("statistics never reached the wanted state; last %+v", st)
 }
 
 func TestCollect_Load(t *testing.T) {
 	dsn, db := testDB(t)
 	ctx := context.Background()
+	watch := watcher(t)
 	setup := connect(t, dsn)
 	exec(t, setup, `CREATE TABLE small (id int PRIMARY KEY, v int) WITH (autovacuum_enabled = false)`)
 	exec(t, setup, `INSERT INTO small SELECT g, 0 FROM generate_series(1, 1000) g`)
@@ -149,9 +175,10 @@ func TestCollect_Load(t *testing.T) {
 	exec(t, setup, `CREATE UNLOGGED TABLE big AS
 SELECT g, repeat('x', 400) AS pad FROM generate_series(1, 90000) g`)
 
+	closeAndWait(t, watch, setup)
+
 	s := newSource(t, dsn, "databases: ["+db+"]")
-	var before dbStats
-	waitStats(t, setup, db, func(st dbStats) bool { before = st; return true })
+	before := readStats(t, watch, db)
 	start := time.Now()
 	collect(t, s)
 
@@ -174,12 +201,13 @@ SELECT g, repeat('x', 400) AS pad FROM generate_series(1, 90000) g`)
 	exec(t, load, `UPDATE small SET v = v + 1 WHERE id > 100`)
 	exec(t, load, `SET work_mem = '64kB'`)
 	exec(t, load, `SELECT count(*) FROM (SELECT g FROM generate_series(1, 200000) g ORDER BY g DESC) s`)
-	deadlock(t, dsn)
-	load.Close(ctx)
-	waitStats(t, setup, db, func(st dbStats) bool {
-		return st.commits >= before.commits+100 && st.rollbacks >= before.rollbacks+20 &&
-			st.deadlocks > before.deadlocks && st.temp > before.temp && st.dead >= 500
-	})
+	deadlock(t, watch, dsn)
+	closeAndWait(t, watch, load)
+	after := readStats(t, watch, db)
+	if after.commits < before.commits+100 || after.rollbacks < before.rollbacks+20 ||
+		after.deadlocks == before.deadlocks || after.temp == before.temp {
+		t.Fatalf("the load did not reach the statistics: before %+v, after %+v", before, after)
+	}
 
 	hits := collect(t, s)
 	elapsed := time.Since(start).Seconds()
@@ -224,13 +252,15 @@ SELECT g, repeat('x', 400) AS pad FROM generate_series(1, 90000) g`)
 	}
 
 	// Misses: scans of the big table read it from outside shared buffers.
-	waitStats(t, setup, db, func(st dbStats) bool { before = st; return true })
+	before = readStats(t, watch, db)
 	scan := connect(t, dsn)
 	for range 3 {
 		exec(t, scan, `SELECT count(*) FROM big`)
 	}
-	scan.Close(ctx)
-	waitStats(t, setup, db, func(st dbStats) bool { return st.read >= before.read+3000 })
+	closeAndWait(t, watch, scan)
+	if after := readStats(t, watch, db); after.read < before.read+3000 {
+		t.Fatalf("scans read %d blocks, want 3000 or more", after.read-before.read)
+	}
 	misses := collect(t, s)
 	hitRatio := value(t, hits, "cache_hit_ratio", dbl)
 	missRatio := value(t, misses, "cache_hit_ratio", dbl)
@@ -241,7 +271,7 @@ SELECT g, repeat('x', 400) AS pad FROM generate_series(1, 90000) g`)
 
 // deadlock makes two transactions wait on each other until the server
 // cancels one of them.
-func deadlock(t *testing.T, dsn string) {
+func deadlock(t *testing.T, watch *pgx.Conn, dsn string) {
 	t.Helper()
 	ctx := context.Background()
 	a, b := connect(t, dsn), connect(t, dsn)
@@ -271,8 +301,7 @@ func deadlock(t *testing.T, dsn string) {
 	}
 	exec(t, a, `ROLLBACK`)
 	exec(t, b, `ROLLBACK`)
-	a.Close(ctx)
-	b.Close(ctx)
+	closeAndWait(t, watch, a, b)
 }
 
 func TestCollect_Activity(t *testing.T) {
@@ -413,6 +442,22 @@ func TestCollect_StatementsNotLoaded(t *testing.T) {
 	}
 	if preloaded && n == 0 {
 		t.Errorf("no statement times with pg_stat_statements loaded")
+	}
+}
+
+func TestCollect_Probe(t *testing.T) {
+	dsn, _ := testDB(t)
+	s := newSource(t, dsn, "probe_query: SELECT pg_sleep(0.05) FROM generate_series(1, 2)")
+	if v := value(t, collect(t, s), "probe_seconds", ""); v < 0.1 || v > 2 {
+		t.Errorf("probe_seconds = %v, want 0.1 or a little more", v)
+	}
+	if s.ProbeQuery() == "" {
+		t.Errorf("ProbeQuery() is empty")
+	}
+
+	bad := newSource(t, dsn, "probe_query: SELECT * FROM no_such_table")
+	if _, err := bad.Collect(context.Background()); err == nil {
+		t.Errorf("a failing probe query gave no error")
 	}
 }
 
