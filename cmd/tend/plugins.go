@@ -8,6 +8,7 @@ import (
 	_ "github.com/tend-dev/tend/collector/postgres"
 	_ "github.com/tend-dev/tend/collector/redis"
 	_ "github.com/tend-dev/tend/collector/sqlite"
+	_ "github.com/tend-dev/tend/integrations/api"
 	_ "github.com/tend-dev/tend/integrations/confluence"
 	_ "github.com/tend-dev/tend/integrations/console"
 	_ "github.com/tend-dev/tend/integrations/file"
@@ -16,4 +17,5 @@ import (
 	_ "github.com/tend-dev/tend/integrations/slack"
 	_ "github.com/tend-dev/tend/integrations/smtp"
 	_ "github.com/tend-dev/tend/integrations/teams"
+	_ "github.com/tend-dev/tend/integrations/webhook"
 )
