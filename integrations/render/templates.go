@@ -41,7 +41,7 @@ const (
 	DefaultText = `{{- if .Summary}}{{.Summary}}
 {{end}}
 {{- if .Alert}}{{if eq .Status "resolved"}}Resolved{{else}}Firing{{end}}
-{{- with .Alert.Host}} on {{.}}{{end}}
+{{- with .Alert.Host}} on {{.}}{{end}}{{with fact . "Duration"}} after {{.}}{{end}}
 {{- if .Alert.Metric}}: {{.Alert.Metric}} = {{number .Alert.Value}}
 {{- with .Alert.Threshold}} (threshold {{number .}}){{end}}{{end}}
 {{end}}
@@ -90,8 +90,9 @@ const (
 
 // Funcs are the functions templates may call besides Go's built-ins:
 // number (1,234.5), upper, lower, join, truncate (runes, with a marker),
-// rfc3339 (a time in UTC), color (a hex colour for the view's severity or
-// status) and reportHTML (a report's own HTML, or nothing).
+// rfc3339 (a time in UTC), fact (the value of the named fact, or ""),
+// color (a hex colour for the view's severity or status) and reportHTML (a
+// report's own HTML, or nothing).
 func Funcs() map[string]any {
 	return map[string]any{
 		"number":     Number,
@@ -101,6 +102,7 @@ func Funcs() map[string]any {
 		"truncate":   func(n int, s string) string { return Truncate(s, n) },
 		"rfc3339":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"color":      func(v View) string { return Color(v) },
+		"fact":       factValue,
 		"reportHTML": func(v View) htmltemplate.HTML { return reportHTML(v) },
 	}
 }
@@ -210,6 +212,15 @@ func Color(v View) string {
 		return "#ecb22e"
 	}
 	return "#36c5f0"
+}
+
+func factValue(v View, name string) string {
+	for _, f := range v.Facts {
+		if f.Name == name {
+			return f.Value
+		}
+	}
+	return ""
 }
 
 func reportHTML(v View) htmltemplate.HTML {

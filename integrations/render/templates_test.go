@@ -55,6 +55,25 @@ func TestTemplates_Default(t *testing.T) {
 	}
 }
 
+func TestTemplates_Resolved(t *testing.T) {
+	text, err := render.Default().Text(render.Of(alertEvent(t, events.StatusResolved)))
+	if err != nil || !strings.Contains(text, "Resolved on web-1 after 5m0s: host.cpu = 93.5") {
+		t.Fatalf("text = %q, %v", text, err)
+	}
+}
+
+func TestTemplates_ReportHTML(t *testing.T) {
+	ev, err := events.New(events.TypeReport, "test", "", events.Report{Title: "Weekly", Markdown: "all good",
+		HTML: "<h1>Weekly</h1><p>all good</p>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, err := render.Default().HTML(render.Of(ev))
+	if err != nil || !strings.Contains(html, "<h1>Weekly</h1><p>all good</p>") {
+		t.Fatalf("html = %s, %v", html, err)
+	}
+}
+
 func TestTemplates_Run(t *testing.T) {
 	run := events.Run{ID: "r7", Status: "completed", Level: "medium",
 		Tasks: []events.TaskResult{{Task: "database", Verdict: "improved",

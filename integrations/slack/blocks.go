@@ -44,7 +44,7 @@ func (in *Integration) message(v render.View) message {
 	var blocks []slack.Block
 	blocks = append(blocks, slack.NewHeaderBlock(plain(cut(emoji(v)+" "+title, maxHeaderText))))
 
-	if in.custom && in.cfg.Text != "" {
+	if in.cfg.Text != "" {
 		text, err := in.tmpl.Text(v)
 		if err != nil {
 			in.log.Warn("slack text template failed, using the default", "error", err)

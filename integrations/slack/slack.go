@@ -38,7 +38,6 @@ type Integration struct {
 	cfg     Config
 	timeout time.Duration
 	tmpl    *render.Templates
-	custom  bool // a title or text template was given
 	hub     string
 	refs    integrations.Refs
 	log     *slog.Logger
@@ -82,7 +81,6 @@ func New(spec config.Integration, deps integrations.Deps) (*Integration, error) 
 		cfg:     cfg,
 		timeout: timeout,
 		tmpl:    tmpl,
-		custom:  cfg.Title != "" || cfg.Text != "",
 		hub:     deps.Hub,
 		refs:    deps.Refs,
 		log:     deps.Logger,

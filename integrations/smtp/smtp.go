@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	mail "github.com/wneessen/go-mail"
@@ -76,12 +77,17 @@ func (in *Integration) Deliver(ctx context.Context, ev events.Event) (integratio
 	if err != nil {
 		return integrations.Receipt{}, err
 	}
-	client, err := in.client(ctx)
+	client, release, err := in.client(ctx)
 	if err != nil {
 		return integrations.Receipt{}, integrations.Permanent("config", err)
 	}
+	defer release()
 
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
+		if ctx.Err() != nil {
+			// The connection was closed under go-mail because ctx ended.
+			return integrations.Receipt{}, integrations.Classify(fmt.Errorf("send mail: %w", context.Cause(ctx)))
+		}
 		e := classify(err)
 		return integrations.Receipt{Status: e.Status}, e
 	}
@@ -174,8 +180,10 @@ func token(s string) string {
 }
 
 // client makes a go-mail client for one delivery, bounded by the sooner of
-// the integration's timeout and ctx's deadline.
-func (in *Integration) client(ctx context.Context) (*mail.Client, error) {
+// the integration's timeout and ctx's deadline. go-mail heeds ctx only while
+// dialing, so the connection is closed if ctx ends later; release stops
+// watching ctx and must be called once the delivery is over.
+func (in *Integration) client(ctx context.Context) (c *mail.Client, release func(), err error) {
 	timeout := in.timeout
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl))
@@ -189,13 +197,43 @@ func (in *Integration) client(ctx context.Context) (*mail.Client, error) {
 		RootCAs:            in.cfg.roots,
 		InsecureSkipVerify: in.cfg.InsecureSkipVerify, //nolint:gosec // opted in by config, for tests
 	}
+	var (
+		mu   sync.Mutex
+		stop = func() bool { return false }
+	)
+	release = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stop()
+	}
+	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(dctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if in.cfg.TLS == "implicit" {
+			tconn := tls.Client(conn, tlsCfg)
+			if err := tconn.HandshakeContext(dctx); err != nil {
+				_ = conn.Close()
+				return nil, err
+			}
+			conn = tconn
+		}
+		mu.Lock()
+		stop = context.AfterFunc(ctx, func() { _ = conn.Close() })
+		mu.Unlock()
+		return conn, nil
+	}
+
 	opts := []mail.Option{
 		mail.WithPort(in.cfg.Port),
 		mail.WithTimeout(timeout),
 		mail.WithTLSConfig(tlsCfg),
+		mail.WithDialContextFunc(dial),
 	}
 	switch {
 	case in.cfg.TLS == "implicit":
+		// The dialer above speaks TLS itself; this only skips STARTTLS.
 		opts = append(opts, mail.WithSSL())
 	case in.cfg.StartTLS == StartTLSRequired:
 		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
@@ -215,11 +253,11 @@ func (in *Integration) client(ctx context.Context) (*mail.Client, error) {
 		opts = append(opts, mail.WithSMTPAuth(auth),
 			mail.WithUsername(in.cfg.Username), mail.WithPassword(in.cfg.Password))
 	}
-	c, err := mail.NewClient(in.cfg.Host, opts...)
+	c, err = mail.NewClient(in.cfg.Host, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("make smtp client: %w", err)
+		return nil, release, fmt.Errorf("make smtp client: %w", err)
 	}
-	return c, nil
+	return c, release, nil
 }
 
 var replyCode = regexp.MustCompile(`\b([45]\d\d)[ -]`)

@@ -325,6 +325,26 @@ func TestDeliver_Timeout(t *testing.T) {
 	}
 }
 
+func TestDeliver_CanceledMidSession(t *testing.T) {
+	fake := smtpfake.New()
+	defer fake.Close()
+	fake.Hang()
+	in := newMail(t, fake, "timeout: 30s")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	timer := time.AfterFunc(100*time.Millisecond, cancel)
+	defer timer.Stop()
+	began := time.Now()
+	_, err := in.Deliver(ctx, alert(t, events.StatusFiring, nil))
+	var e *integrations.Error
+	if !errors.As(err, &e) || e.Permanent || e.Reason != "canceled" {
+		t.Fatalf("err = %v, want retryable canceled", err)
+	}
+	if d := time.Since(began); d > 5*time.Second {
+		t.Fatalf("cancel took %s to end the session", d)
+	}
+}
+
 func TestDeliver_StartTLSRequiredWithoutIt(t *testing.T) {
 	// A listener that greets and offers no STARTTLS.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
