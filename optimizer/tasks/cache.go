@@ -61,7 +61,8 @@ func (c *cache) prepare(ctx context.Context) (plan, error) {
 
 	if n := len(c.s.WarmKeys); n > 0 {
 		keys := c.s.WarmKeys
-		p.actions = append(p.actions, action{name: "warm with GET", target: plural(n, "key"), level: Medium,
+		p.actions = append(p.actions, action{name: "warm keys with GET", target: label + ", " + plural(n, "key"),
+			level: Medium,
 			do: func(ctx context.Context) error {
 				pipe := rc.Pipeline()
 				for _, k := range keys {
@@ -75,12 +76,12 @@ func (c *cache) prepare(ctx context.Context) (plan, error) {
 			}})
 	}
 	if n := len(c.s.WarmURLs); n > 0 {
-		p.actions = append(p.actions, action{name: "warm with GET", target: plural(n, "URL"), level: Medium,
+		p.actions = append(p.actions, action{name: "warm URLs with GET", target: plural(n, "URL"), level: Medium,
 			do: c.warmURLs})
 	}
 	for _, k := range sortedKeys(c.s.ConfigSet) {
 		key, val := strings.ToLower(k), c.s.ConfigSet[k]
-		a := action{name: "CONFIG SET", target: fmt.Sprintf("setting %s %s (now %s)", key, val, conf[key]),
+		a := action{name: "CONFIG SET", target: fmt.Sprintf("setting %s %s → %s", key, conf[key], val),
 			level: High,
 			do: func(ctx context.Context) error {
 				return rc.ConfigSet(ctx, key, val).Err()

@@ -91,7 +91,7 @@ func (c *cpuTask) find(ctx context.Context) ([]proc, error) {
 		if ppid, err := p.PpidWithContext(ctx); err != nil || ppid == 2 {
 			continue // kernel thread, or gone
 		}
-		nice, err := p.NiceWithContext(ctx)
+		nice, err := niceOf(int(p.Pid))
 		if err != nil {
 			continue
 		}
@@ -99,7 +99,7 @@ func (c *cpuTask) find(ctx context.Context) ([]proc, error) {
 		if err != nil {
 			continue
 		}
-		out = append(out, proc{pid: p.Pid, name: name, nice: int(nice),
+		out = append(out, proc{pid: p.Pid, name: name, nice: nice,
 			ioClass: v >> ioprioShift, ioData: v & 0xff})
 	}
 	return out, nil
@@ -159,7 +159,7 @@ func (c *cpuTask) prepare(ctx context.Context) (plan, error) {
 	}
 
 	ncpu := float64(runtime.NumCPU())
-	window := max(c.samp.every, 500*time.Millisecond)
+	window := max(c.samp.every, 250*time.Millisecond)
 	p.meters = []meter{
 		{name: "cpu share of allowed processes", unit: "%", lowerIsBetter: true, every: time.Millisecond,
 			read: func(ctx context.Context) (float64, error) {
@@ -232,6 +232,17 @@ func eachThread(pid int32, fn func(tid int) error) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// niceOf returns a thread's nice value. (gopsutil's Nice reports the
+// kernel's priority field, 20 above the nice value, so it is not used.)
+func niceOf(tid int) (int, error) {
+	// The raw system call returns 20 - nice, keeping the result positive.
+	raw, err := unix.Getpriority(unix.PRIO_PROCESS, tid)
+	if err != nil {
+		return 0, err
+	}
+	return 20 - raw, nil
 }
 
 func ioprioGet(tid int) (int, error) {

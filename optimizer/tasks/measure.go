@@ -52,16 +52,17 @@ func Percentile(xs []float64, p float64) float64 {
 }
 
 // Compare reads a change from before to after. A change counts only when the
-// medians differ by more than the two spreads together and the after median
-// lies outside the before range [min, max]; anything less is
-// [NoChange], since it is within the noise the samples themselves show.
+// medians differ by more than the two spreads together, the after median
+// lies outside the before range [min, max], and the change is at least 1%
+// of the before median; anything less is [NoChange]: within the noise the
+// samples themselves show, or too small to be told from the task's own
+// traffic (its lookups, its queries).
 func Compare(before, after events.Stats, lowerIsBetter bool) string {
 	if before.N == 0 || after.N == 0 {
 		return NoChange
 	}
 	d := after.Median - before.Median
-	scale := math.Max(math.Abs(before.Median), math.Abs(after.Median))
-	if math.Abs(d) <= before.Spread+after.Spread || math.Abs(d) <= 1e-9*scale {
+	if math.Abs(d) <= before.Spread+after.Spread || math.Abs(d) < 0.01*math.Abs(before.Median) {
 		return NoChange
 	}
 	if before.Max > before.Min && after.Median >= before.Min && after.Median <= before.Max {
