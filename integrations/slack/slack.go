@@ -164,8 +164,7 @@ func (in *Integration) close(ctx context.Context, key, channel, parent string, v
 	_, _, _, err := in.api.UpdateMessageContext(ctx, channel, parent,
 		slack.MsgOptionText(msg.text, false), slack.MsgOptionBlocks(msg.blocks...))
 	var se slack.SlackErrorResponse
-	if errors.As(err, &se) && (se.Err == "message_not_found" || se.Err == "cant_update_message" ||
-		se.Err == "edit_window_closed") {
+	if errors.As(err, &se) && lostMessage[se.Err] {
 		// The original is gone or frozen: say it anew rather than lose it.
 		in.log.Debug("slack message not updatable, posting anew", "ref", key, "error", se.Err)
 		rc, err := in.start(ctx, key, msg, true)
@@ -272,6 +271,16 @@ func stripe(key string) int {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(key))
 	return int(h.Sum32() % 64)
+}
+
+// Slack error codes of chat.update saying the original message can no
+// longer be edited where it was.
+var lostMessage = map[string]bool{
+	"message_not_found":   true,
+	"cant_update_message": true,
+	"edit_window_closed":  true,
+	"channel_not_found":   true,
+	"is_archived":         true,
 }
 
 // Slack error codes that another attempt may cure. Any other code is
