@@ -40,6 +40,9 @@ type Source struct {
 	pool   *pgxpool.Pool
 	closed bool
 
+	// missing holds configured databases already logged as not found.
+	missing map[string]bool
+
 	// noStatements remembers why pg_stat_statements could not be read, so
 	// the reason is logged once rather than every sample.
 	noStatements string
@@ -56,12 +59,13 @@ func New(node config.Node, log *slog.Logger) (*Source, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Source{
-		set:    set,
-		pc:     pc,
-		target: target(pc),
-		log:    log,
-		rates:  collector.NewRates(),
-		now:    time.Now,
+		set:     set,
+		pc:      pc,
+		target:  target(pc),
+		log:     log,
+		rates:   collector.NewRates(),
+		now:     time.Now,
+		missing: map[string]bool{},
 	}, nil
 }
 
@@ -273,8 +277,10 @@ ORDER BY 1`
 		db                                           string
 		commits, rollbacks, read, hit, dl, tmp, size int64
 	)
+	seen := map[string]bool{}
 	_, err = pgx.ForEachRow(rows, []any{&db, &commits, &rollbacks, &read, &hit, &dl, &tmp, &size},
 		func() error {
+			seen[db] = true
 			c.rate("commits_per_second", float64(commits), "commits/s", "database", db)
 			c.rate("rollbacks_per_second", float64(rollbacks), "rollbacks/s", "database", db)
 			c.rate("deadlocks_per_second", float64(dl), "deadlocks/s", "database", db)
@@ -290,7 +296,18 @@ ORDER BY 1`
 			}
 			return nil
 		})
-	return err
+	if err != nil {
+		return err
+	}
+
+	// A misspelt name would otherwise just report nothing.
+	for _, name := range c.s.set.Databases {
+		if !seen[name] && !c.s.missing[name] {
+			c.s.log.Warn("database not found or not accepting connections", "database", name)
+		}
+		c.s.missing[name] = !seen[name]
+	}
+	return nil
 }
 
 func (c *sampler) tables(ctx context.Context) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/url"
@@ -442,6 +443,25 @@ func TestCollect_StatementsNotLoaded(t *testing.T) {
 	}
 	if preloaded && n == 0 {
 		t.Errorf("no statement times with pg_stat_statements loaded")
+	}
+}
+
+// TestCollect_MissingDatabase checks a misspelt database name is logged
+// once, not every sample.
+func TestCollect_MissingDatabase(t *testing.T) {
+	dsn, _ := testDB(t)
+	var logs strings.Builder
+	spec := srctest.Spec(t, Kind, "dsn: "+strconv.Quote(dsn), "databases: [no_such_db]")
+	src, err := collector.New(spec, collector.Deps{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := src.(*Source)
+	defer s.Close()
+	collect(t, s)
+	collect(t, s)
+	if n := strings.Count(logs.String(), "no_such_db"); n != 1 {
+		t.Errorf("logged the missing database %d times, want once:\n%s", n, logs.String())
 	}
 }
 
