@@ -71,6 +71,6 @@
 //	    cache:    {source: cache, warm_keys: [], warm_urls: [], config_set: {hz: "20"}}
 //	    cpu:      {processes: [backup-agent], nice: 10}
 //	    response: {sources: [api], probes: 10, warmup: 10}
-//	    exec:     {command: [...], measure: [...], lower_is_better: true, level: low,
-//	               disruptive: false, timeout: 5m}
+//	    exec:     {command: [...], measure: [...], metric: measure, unit: "",
+//	               lower_is_better: true, level: low, disruptive: false, timeout: 5m}
 package tasks

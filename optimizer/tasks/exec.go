@@ -2,10 +2,12 @@ package tasks
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -48,7 +50,7 @@ func (e *execTask) check() error {
 }
 
 func (e *execTask) prepare(env Env) plan {
-	a := action{name: "run", target: "command " + strings.Join(e.s.Command, " "), level: e.level,
+	a := action{name: "run", target: "command " + filepath.Base(e.s.Command[0]), level: e.level,
 		do: func(ctx context.Context) error {
 			_, err := e.run(ctx, e.s.Command, env.Level)
 			return err
@@ -58,7 +60,7 @@ func (e *execTask) prepare(env Env) plan {
 	}
 	return plan{
 		actions: []action{a},
-		meters: []meter{{name: "measure " + strings.Join(e.s.Measure, " "), lowerIsBetter: e.s.LowerIsBetter,
+		meters: []meter{{name: cmp.Or(e.s.Metric, "measure"), unit: e.s.Unit, lowerIsBetter: e.s.LowerIsBetter,
 			read: func(ctx context.Context) (float64, error) {
 				out, err := e.run(ctx, e.s.Measure, env.Level)
 				if err != nil {

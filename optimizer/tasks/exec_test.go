@@ -69,7 +69,7 @@ func TestExec_DisruptiveNeedsOptIn(t *testing.T) {
 
 	s.Exec.Measure = []string{"echo", "many"}
 	res, _ := build(t, s, nil, "exec").Run(context.Background(), tasks.Env{AllowDisruptive: true})
-	if st := step(t, res.Steps, "measure", "echo"); !strings.Contains(st.Error, "not a number") {
+	if st := step(t, res.Steps, "measure", "measure"); !strings.Contains(st.Error, "not a number") {
 		t.Errorf("measure printing a word = %+v", st)
 	}
 }

@@ -124,6 +124,10 @@ type ExecSettings struct {
 	Command []string `yaml:"command"`
 	// Measure is run (no shell) before and after; it prints one number.
 	Measure []string `yaml:"measure"`
+	// Metric names the number in results, and Unit gives its unit.
+	// Defaults "measure" and none.
+	Metric string `yaml:"metric" default:"measure"`
+	Unit   string `yaml:"unit"`
 	// LowerIsBetter tells how to read the number. Default true.
 	LowerIsBetter bool `yaml:"lower_is_better" default:"true"`
 	// Level is the lowest level that runs Command. Default low.
