@@ -37,11 +37,13 @@ func withHMAC(r *http.Request, secret, body string) *http.Request {
 	return r
 }
 
-func readFile(t *testing.T, name string) string {
-	t.Helper()
+func readFile(t *testing.T, name string) string { return mustRead(t, name) }
+
+func mustRead(tb testing.TB, name string) string {
+	tb.Helper()
 	b, err := os.ReadFile(name)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return string(b)
 }

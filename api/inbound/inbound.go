@@ -246,6 +246,9 @@ func (h *Handler) publish(ctx context.Context, evs ...events.Event) error {
 // firstTime claims keys in order. ok is false if one was claimed before;
 // claimed lists the keys this call took, to release with forget.
 func (h *Handler) firstTime(ctx context.Context, keys ...string) (claimed []string, ok bool, err error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, h.publishTimeout,
+		errors.New("inbound seen check timed out"))
+	defer cancel()
 	for _, k := range keys {
 		first, err := h.seen.FirstTime(ctx, k)
 		if err != nil {

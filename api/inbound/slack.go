@@ -121,6 +121,13 @@ func (h *Handler) serveSlack(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// Slack checks the certificate of a new command URL with an unsigned
+	// ssl_check post that asks for nothing but a 200.
+	if form, err := url.ParseQuery(string(body)); err == nil &&
+		form.Get("ssl_check") == "1" && form.Get("command") == "" {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	sig, err := verifySlack([]byte(h.s.Slack.SigningSecret), r.Header, body, h.now())
 	if err != nil {
 		log.Warn("slack command rejected", "reason", err.Error())
