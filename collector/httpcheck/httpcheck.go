@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -22,8 +21,8 @@ import (
 const Kind = "http"
 
 func init() {
-	collector.Register(Kind, func(spec config.Source, deps collector.Deps) (collector.Source, error) {
-		return New(spec.Settings, deps.Logger)
+	collector.Register(Kind, func(spec config.Source, _ collector.Deps) (collector.Source, error) {
+		return New(spec.Settings)
 	})
 }
 
@@ -34,18 +33,14 @@ type Source struct {
 	set    Settings
 	req    *request
 	client *http.Client
-	log    *slog.Logger
 }
 
 // New checks the settings under node and returns a source that has sent
-// nothing yet. A nil logger discards.
-func New(node config.Node, log *slog.Logger) (*Source, error) {
+// nothing yet.
+func New(node config.Node) (*Source, error) {
 	set, req, err := parse(node)
 	if err != nil {
 		return nil, err
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	// A fresh connection per check, so DNS, connect and TLS are measured
@@ -63,7 +58,7 @@ func New(node config.Node, log *slog.Logger) (*Source, error) {
 		}
 		return nil
 	}
-	return &Source{set: set, req: req, client: client, log: log}, nil
+	return &Source{set: set, req: req, client: client}, nil
 }
 
 // Close releases the transport's resources.

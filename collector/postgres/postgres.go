@@ -228,13 +228,14 @@ FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1`
 		c.add("connections", v, "connections", "state", st)
 	}
 
-	var max float64
-	if err := c.conn.QueryRow(ctx, `SELECT current_setting('max_connections')::float8`).Scan(&max); err != nil {
+	var limit float64
+	err = c.conn.QueryRow(ctx, `SELECT current_setting('max_connections')::float8`).Scan(&limit)
+	if err != nil {
 		return err
 	}
-	c.add("max_connections", max, "connections")
-	if max > 0 {
-		c.add("connections_percent", 100*total/max, "percent")
+	c.add("max_connections", limit, "connections")
+	if limit > 0 {
+		c.add("connections_percent", 100*total/limit, "percent")
 	}
 	return nil
 }

@@ -213,36 +213,27 @@ SELECT g, repeat('x', 400) AS pad FROM generate_series(1, 90000) g`)
 	hits := collect(t, s)
 	elapsed := time.Since(start).Seconds()
 	dbl := "database=" + db
-	tests := []struct {
-		name string
-		got  float64
-		ok   bool
+	small := dbl + ",table=public.small"
+	checks := []struct {
+		name, labels string
+		scale        float64 // rates are scaled by the time between samples
+		ok           func(float64) bool
 	}{
-		{"commits_per_second*elapsed >= 100", value(t, hits, "commits_per_second", dbl) * elapsed,
-			value(t, hits, "commits_per_second", dbl)*elapsed >= 100},
-		{"rollbacks_per_second*elapsed >= 20", value(t, hits, "rollbacks_per_second", dbl) * elapsed,
-			value(t, hits, "rollbacks_per_second", dbl)*elapsed >= 20},
-		{"deadlocks_per_second > 0", value(t, hits, "deadlocks_per_second", dbl),
-			value(t, hits, "deadlocks_per_second", dbl) > 0},
-		{"temp_bytes_per_second > 0", value(t, hits, "temp_bytes_per_second", dbl),
-			value(t, hits, "temp_bytes_per_second", dbl) > 0},
-		{"cache_hit_ratio > 0.9 on hits", value(t, hits, "cache_hit_ratio", dbl),
-			value(t, hits, "cache_hit_ratio", dbl) > 0.9},
-		{"database_size_bytes > 30MB", value(t, hits, "database_size_bytes", dbl),
-			value(t, hits, "database_size_bytes", dbl) > 30<<20},
-		{"dead_tuple_ratio of small >= 0.3",
-			value(t, hits, "dead_tuple_ratio", dbl+",table=public.small"),
-			value(t, hits, "dead_tuple_ratio", dbl+",table=public.small") >= 0.3},
-		{"dead_tuples of small >= 500",
-			value(t, hits, "dead_tuples", dbl+",table=public.small"),
-			value(t, hits, "dead_tuples", dbl+",table=public.small") >= 500},
-		{"connections_percent in (0, 100]", value(t, hits, "connections_percent", ""),
-			value(t, hits, "connections_percent", "") > 0 && value(t, hits, "connections_percent", "") <= 100},
-		{"replica = 0", value(t, hits, "replica", ""), value(t, hits, "replica", "") == 0},
+		{"commits_per_second", dbl, elapsed, func(v float64) bool { return v >= 100 }},
+		{"rollbacks_per_second", dbl, elapsed, func(v float64) bool { return v >= 20 }},
+		{"deadlocks_per_second", dbl, elapsed, func(v float64) bool { return v >= 1 }},
+		{"temp_bytes_per_second", dbl, elapsed, func(v float64) bool { return v > 0 }},
+		{"cache_hit_ratio", dbl, 1, func(v float64) bool { return v > 0.9 }},
+		{"database_size_bytes", dbl, 1, func(v float64) bool { return v > 30<<20 }},
+		{"dead_tuple_ratio", small, 1, func(v float64) bool { return v >= 0.3 && v < 1 }},
+		{"dead_tuples", small, 1, func(v float64) bool { return v >= 500 }},
+		{"connections_percent", "", 1, func(v float64) bool { return v > 0 && v <= 100 }},
+		{"max_connections", "", 1, func(v float64) bool { return v > 0 }},
+		{"replica", "", 1, func(v float64) bool { return v == 0 }},
 	}
-	for _, tt := range tests {
-		if !tt.ok {
-			t.Errorf("%s: got %v", tt.name, tt.got)
+	for _, c := range checks {
+		if v := value(t, hits, c.name, c.labels) * c.scale; !c.ok(v) {
+			t.Errorf("%s{%s} (times %.2f): got %v", c.name, c.labels, c.scale, v)
 		}
 	}
 	for _, st := range states {

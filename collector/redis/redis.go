@@ -96,8 +96,8 @@ func (s *Source) Collect(ctx context.Context) ([]collector.Sample, error) {
 	c.gauge("used_memory_bytes", "used_memory", "bytes")
 	c.gauge("rss_bytes", "used_memory_rss", "bytes")
 	c.gauge("fragmentation_ratio", "mem_fragmentation_ratio", "ratio")
-	if used, max := c.num("used_memory"), c.num("maxmemory"); max > 0 {
-		c.add("maxmemory_percent", 100*used/max, "percent")
+	if used, limit := c.num("used_memory"), c.num("maxmemory"); limit > 0 {
+		c.add("maxmemory_percent", 100*used/limit, "percent")
 	}
 	c.gauge("clients", "connected_clients", "clients")
 	c.gauge("blocked_clients", "blocked_clients", "clients")

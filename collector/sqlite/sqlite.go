@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -38,8 +37,8 @@ type Settings struct {
 }
 
 func init() {
-	collector.Register(Kind, func(spec config.Source, deps collector.Deps) (collector.Source, error) {
-		return New(spec.Settings, deps.Logger)
+	collector.Register(Kind, func(spec config.Source, _ collector.Deps) (collector.Source, error) {
+		return New(spec.Settings)
 	})
 }
 
@@ -49,13 +48,12 @@ func init() {
 type Source struct {
 	set Settings
 	dsn string
-	log *slog.Logger
 	db  *sql.DB
 }
 
 // New checks the settings under node and returns a source that has not
-// opened the file yet. A nil logger discards.
-func New(node config.Node, log *slog.Logger) (*Source, error) {
+// opened the file yet.
+func New(node config.Node) (*Source, error) {
 	var set Settings
 	if err := node.Decode(&set); err != nil {
 		return nil, err
@@ -75,9 +73,6 @@ func New(node config.Node, log *slog.Logger) (*Source, error) {
 		return nil, node.Errorf("path", "%v", err)
 	}
 	set.Path = abs
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 
 	// mode=ro: never create or write the file; query_only: refuse writes
 	// even where SQLite would allow them on a read-only handle.
@@ -86,7 +81,7 @@ func New(node config.Node, log *slog.Logger) (*Source, error) {
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", set.BusyTimeout.D().Milliseconds()))
 	q.Add("_pragma", "query_only(1)")
 	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + q.Encode()
-	return &Source{set: set, dsn: dsn, log: log}, nil
+	return &Source{set: set, dsn: dsn}, nil
 }
 
 // Path returns the database file's absolute path.
