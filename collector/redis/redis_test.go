@@ -216,6 +216,25 @@ func TestCollect_Recovery(t *testing.T) {
 	}
 }
 
+func TestCollect_TLS(t *testing.T) {
+	proxy := srctest.StartTLS(t, redisAddr(t))
+
+	// The test certificate is self-signed: verification must refuse it
+	// unless told to skip.
+	strict := newSource(t, "addr: "+proxy.Addr(), "tls: true")
+	if _, err := strict.Collect(context.Background()); err == nil {
+		t.Error("collect trusted a self-signed certificate")
+	}
+	s := newSource(t, "addr: "+proxy.Addr(), "tls: true", "tls_skip_verify: true")
+	if v := value(t, collect(t, s), "ping_seconds", ""); v <= 0 {
+		t.Errorf("ping_seconds over TLS = %v", v)
+	}
+	plain := newSource(t, "addr: "+proxy.Addr(), "timeout: 500ms")
+	if _, err := plain.Collect(context.Background()); err == nil {
+		t.Error("plain collect from a TLS server succeeded")
+	}
+}
+
 // TestCollect_Stalled checks a server that accepts and never answers cannot
 // hold a sample past its timeout.
 func TestCollect_Stalled(t *testing.T) {

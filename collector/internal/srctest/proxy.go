@@ -4,6 +4,7 @@
 package srctest
 
 import (
+	"crypto/tls"
 	"io"
 	"net"
 	"sync"
@@ -15,6 +16,7 @@ type Proxy struct {
 	t      testing.TB
 	target string
 	addr   string
+	tls    *tls.Config // set by StartTLS
 
 	mu    sync.Mutex
 	ln    net.Listener
@@ -67,6 +69,9 @@ func (p *Proxy) Restart() {
 	ln, err := net.Listen("tcp", p.addr)
 	if err != nil {
 		p.t.Fatalf("listen again on %s: %v", p.addr, err)
+	}
+	if p.tls != nil {
+		ln = tls.NewListener(ln, p.tls)
 	}
 	p.serve(ln)
 }
