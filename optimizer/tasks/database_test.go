@@ -157,3 +157,32 @@ func TestDatabase_PostgresLowLevelSkipsVacuum(t *testing.T) {
 		t.Errorf("VACUUM at low: Skipped = %q, want it to need medium", s.Skipped)
 	}
 }
+
+func indexSize(t *testing.T, pool *pgxpool.Pool, index string) int64 {
+	t.Helper()
+	var n int64
+	if err := pool.QueryRow(context.Background(), "SELECT pg_relation_size($1::regclass)", index).Scan(&n); err != nil {
+		t.Fatalf("size of %s: %v", index, err)
+	}
+	return n
+}
+
+func TestDatabase_PostgresReindexWithOptIn(t *testing.T) {
+	pool := postgres(t)
+	table := deadTable(t, pool)
+	index := table + "_pkey"
+	before := indexSize(t, pool, index)
+
+	res, err := pgTask(t, pool, table).Run(context.Background(), tasks.Env{Level: tasks.High, AllowDisruptive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := step(t, res.Steps, "REINDEX INDEX CONCURRENTLY", index); !s.Done {
+		t.Fatalf("REINDEX with opt-in = %+v", s)
+	}
+	after := indexSize(t, pool, index)
+	if after >= before/2 {
+		t.Errorf("index is %d bytes after REINDEX, was %d; want it much smaller", after, before)
+	}
+	t.Logf("index %d → %d bytes; summary: %s", before, after, tasks.Summary(res))
+}
