@@ -215,6 +215,10 @@ func commentTrigger(ev *github.IssueCommentEvent) (*Trigger, string, error) {
 	if !found {
 		return nil, "no /tend command", nil
 	}
+	// tend's own report comments must never start another run.
+	if ev.GetComment().GetUser().GetType() == "Bot" {
+		return nil, "command from a bot", nil
+	}
 	if assoc := ev.GetComment().GetAuthorAssociation(); !contains(trusted, assoc) {
 		return nil, "command from outside contributor " + clip(ev.GetComment().GetUser().GetLogin(), 64) +
 			" (" + clip(assoc, 32) + ")", nil

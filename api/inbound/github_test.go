@@ -258,6 +258,8 @@ func TestGitHub_Events(t *testing.T) {
 		{"other subcommand", "issue_comment", commentPayload("OWNER", "/tend status"), http.StatusOK, nil},
 		{"bad level", "issue_comment", commentPayload("OWNER", "/tend optimize --level max"),
 			http.StatusOK, nil},
+		{"bot comment", "issue_comment", strings.Replace(commentPayload("MEMBER", "/tend optimize"),
+			`"login":"octo"}`, `"login":"tend[bot]","type":"Bot"}`, 1), http.StatusOK, nil},
 		{"quoted command", "issue_comment", commentPayload("OWNER", "> /tend optimize"),
 			http.StatusOK, nil},
 		{"push to main", "push", pushPayload("refs/heads/main"), http.StatusAccepted, &Trigger{
