@@ -117,7 +117,8 @@ func TestAlerts_TendJSON(t *testing.T) {
  "host":"db1","value":30,"labels":{"job":"backup"},"fingerprint":"forged","kind":"threshold"}`
 	list := `[{"rule":"backup_age","status":"resolved","labels":{"job":"backup"},
  "starts_at":"2026-12-04T08:00:00Z"},{"rule":"queue_depth","status":"firing"}]`
-	group := `{"rule":"group","status":"firing","alerts":[{"rule":"a","status":"firing"},{"rule":"b","status":"firing"}]}`
+	group := `{"rule":"group","status":"firing",
+ "alerts":[{"rule":"a","status":"firing"},{"rule":"b","status":"firing"}]}`
 
 	tests := []struct {
 		name  string
@@ -172,7 +173,8 @@ func TestAlerts_Auth(t *testing.T) {
 			return r
 		}(), http.StatusUnauthorized},
 		{"hmac", withHMAC(alertRequest("script", body), testHMACSecret, body), http.StatusAccepted},
-		{"hmac of other body", withHMAC(alertRequest("script", body), testHMACSecret, body+" "), http.StatusUnauthorized},
+		{"hmac of other body", withHMAC(alertRequest("script", body), testHMACSecret, body+" "),
+			http.StatusUnauthorized},
 		{"hmac wrong secret", withHMAC(alertRequest("script", body), "x", body), http.StatusUnauthorized},
 		{"token on hmac source", withToken(alertRequest("script", body), testToken), http.StatusUnauthorized},
 		{"unknown source", withToken(alertRequest("nobody", body), testToken), http.StatusUnauthorized},
@@ -206,7 +208,8 @@ func TestAlerts_BadPayload(t *testing.T) {
 		{"am version", `{"version":"3","alerts":[]}`, "version"},
 		{"am no alerts", `{"version":"4","alerts":[]}`, "no alerts"},
 		{"am no alertname", `{"version":"4","alerts":[{"status":"firing","labels":{"a":"b"}}]}`, "alertname"},
-		{"am bad time", `{"version":"4","alerts":[{"status":"firing","labels":{"alertname":"x"},"startsAt":"yesterday"}]}`,
+		{"am bad time", `{"version":"4","alerts":[{"status":"firing","labels":{"alertname":"x"},` +
+			`"startsAt":"yesterday"}]}`,
 			"decode alertmanager"},
 	}
 	for _, tt := range tests {

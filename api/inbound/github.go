@@ -106,7 +106,8 @@ func githubKeys(delivery string, payload []byte) []string {
 // store claims keys, publishes ev and answers: 202 once stored, 200 for a
 // duplicate, 503 when the seen store or the bus fails (keys claimed are
 // released so the sender's retry is not taken for a duplicate).
-func (h *Handler) store(w http.ResponseWriter, r *http.Request, log *slog.Logger, ev events.Event, keys []string) {
+func (h *Handler) store(w http.ResponseWriter, r *http.Request, log *slog.Logger,
+	ev events.Event, keys []string) {
 	claimed, first, err := h.firstTime(r.Context(), keys...)
 	if err != nil {
 		h.forget(claimed)

@@ -64,7 +64,8 @@ func ParseSlashCommand(body []byte) (SlashCommand, error) {
 		ChannelID:   form.Get("channel_id"),
 	}
 	if c.Command == "" || c.UserID == "" || c.ResponseURL == "" {
-		return SlashCommand{}, errors.New("parse slash command form: command, user_id and response_url are required")
+		return SlashCommand{}, errors.New(
+			"parse slash command form: command, user_id and response_url are required")
 	}
 	return c, nil
 }

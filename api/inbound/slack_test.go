@@ -157,7 +157,9 @@ func TestSlack_Verify(t *testing.T) {
 			r.Header.Set("X-Slack-Signature", "v0="+hmacHex(testSlackSecret, []byte("v0:"+stamp+":"), []byte(body)))
 			return r
 		}, http.StatusUnauthorized},
-		{"wrong secret", func() *http.Request { return slackRequest(body, slackNow, "other") }, http.StatusUnauthorized},
+		{"wrong secret", func() *http.Request {
+			return slackRequest(body, slackNow, "other")
+		}, http.StatusUnauthorized},
 		{"no signature", func() *http.Request {
 			r := slackRequest(body, slackNow, testSlackSecret)
 			r.Header.Del("X-Slack-Signature")
