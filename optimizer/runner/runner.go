@@ -37,8 +37,12 @@ const (
 	KeyCooldownPrefix = "optimizer.cooldown."
 )
 
-// HistorySize is how many runs [Runner.List] keeps.
-const HistorySize = 100
+// HistorySize is how many runs [Runner.List] keeps, as long as they fit in
+// MaxHistoryBytes of JSON.
+const (
+	HistorySize     = 100
+	MaxHistoryBytes = 768 << 10
+)
 
 // Config is what [New] needs.
 type Config struct {
@@ -456,6 +460,12 @@ func (r *Runner) save(ctx context.Context, run events.Run) error {
 		runs = runs[:HistorySize]
 	}
 	b, err := json.Marshal(runs)
+	// A KV value must fit one bus message (1 MiB by default): old runs give
+	// way first.
+	for err == nil && len(b) > MaxHistoryBytes && len(runs) > 1 {
+		runs = runs[:len(runs)-1]
+		b, err = json.Marshal(runs)
+	}
 	if err != nil {
 		return fmt.Errorf("encode run history: %w", err)
 	}

@@ -186,3 +186,14 @@ func TestDatabase_PostgresReindexWithOptIn(t *testing.T) {
 	}
 	t.Logf("index %d → %d bytes; summary: %s", before, after, tasks.Summary(res))
 }
+
+func TestDatabase_PostgresUnknownTable(t *testing.T) {
+	pool := postgres(t)
+	steps, err := pgTask(t, pool, unique("tend_absent_")).Plan(context.Background(), tasks.Env{Level: tasks.High})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := step(t, steps, "find table", "tend_absent_"); !strings.Contains(s.Skipped, "not among") {
+		t.Errorf("missing table = %+v", s)
+	}
+}

@@ -12,7 +12,9 @@
 // as count, median, min, max and median absolute deviation ([Summarize]).
 // [Compare] calls a change "improved" or "worse" only when it exceeds the
 // spread the samples themselves show; anything less is "no measurable
-// change". A dry run (Env.DryRun) samples only before and acts on nothing.
+// change". A dry run (Env.DryRun) samples only before and acts on nothing;
+// its measurements hold Before alone and the verdict "skipped", as does a
+// task that took no step.
 //
 // Steps that can disturb service (dropping the page cache, renicing, a
 // REINDEX CONCURRENTLY, a SQLite VACUUM, a lower Redis maxmemory) run only

@@ -48,8 +48,6 @@ type plan struct {
 	// notes are steps that report a finding rather than act, already done.
 	notes []events.Step
 	recs  []string
-	// after, when set, adds findings once the steps are done.
-	after func(ctx context.Context, res *events.TaskResult)
 }
 
 // steps lists the plan's actions as steps, none done.
@@ -100,6 +98,9 @@ func execute(ctx context.Context, task string, env Env, s sampling, p plan) even
 	var errs []error
 	for _, a := range p.actions {
 		st := events.Step{Name: a.name, Target: a.target, Skipped: a.skipReason(env)}
+		if st.Skipped == "" && ctx.Err() != nil {
+			st.Skipped = "the run was cancelled"
+		}
 		if st.Skipped == "" {
 			if err := a.do(ctx); err != nil {
 				failed++
@@ -125,17 +126,14 @@ func execute(ctx context.Context, task string, env Env, s sampling, p plan) even
 		b, a := Summarize(before[i]), Summarize(xs)
 		if m.percentiles {
 			res.Steps = append(res.Steps, events.Step{Name: "probe", Done: true, Target: fmt.Sprintf(
-				"%s p50 %s → %s, p95 %s → %s %s (%d probes each)", m.name,
-				thousands(Percentile(before[i], 50)), thousands(Percentile(xs, 50)),
-				thousands(Percentile(before[i], 95)), thousands(Percentile(xs, 95)), m.unit, len(xs))})
+				"%s p50 %s → %s, p95 %s → %s (%d probes each)", m.name,
+				value(Percentile(before[i], 50), m.unit), value(Percentile(xs, 50), m.unit),
+				value(Percentile(before[i], 95), m.unit), value(Percentile(xs, 95), m.unit), len(xs))})
 		}
 		res.Measures = append(res.Measures, events.Measurement{
 			Name: m.name, Unit: m.unit, LowerIsBetter: m.lowerIsBetter,
 			Before: b, After: a, Verdict: compare(b, a, m.lowerIsBetter, m.minChange),
 		})
-	}
-	if p.after != nil {
-		p.after(ctx, &res)
 	}
 
 	if err := errors.Join(errs...); err != nil {
