@@ -202,17 +202,19 @@ func (in *Integration) resolved(ctx context.Context, ev events.Event, a events.A
 	return integrations.Receipt{Status: http.StatusOK, Ref: ref}, nil
 }
 
-// find returns the issue tend made for fp in Repo: the one stored in Refs if
-// it still exists, else the oldest open issue with the fingerprint's label,
-// else (with closed set) the most recently closed one. Listing by label
+// find returns the issue tend made for fp in Repo: the open one stored in
+// Refs, else the oldest open issue with the fingerprint's label, else (with
+// closed set) the most recently closed one. Listing by label
 // reads GitHub's database directly; the search API would lag new issues.
 func (in *Integration) find(ctx context.Context, fp string, closed bool) (*gh.Issue, error) {
 	owner, repo := split(in.cfg.Repo)
 	if ref, err := in.refs.Get(ctx, in.refKey(fp)); err == nil {
 		if n, ok := in.parseRef(ref); ok {
+			// A closed issue from Refs is not the answer yet: a hub may have
+			// died after opening a newer one, before storing its number.
 			iss, resp, err := in.client.Issues.Get(ctx, owner, repo, n)
 			switch {
-			case err == nil && (iss.GetState() == "open" || closed):
+			case err == nil && iss.GetState() == "open":
 				return iss, nil
 			case err != nil && status(resp) != http.StatusNotFound && status(resp) != http.StatusGone:
 				return nil, fmt.Errorf("get issue %s: %w", ref, classify(ctx, resp, err))

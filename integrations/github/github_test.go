@@ -355,3 +355,20 @@ func TestRegistered(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A hub that died after opening an issue, before storing its number, leaves
+// Refs pointing at the previous, closed issue: the open one must still be
+// found by its label.
+func TestDeliver_RefToClosedIssueDoesNotHideOpenOne(t *testing.T) {
+	srv := githubfake.New(githubfake.Config{})
+	defer srv.Close()
+	a := newGitHub(t, srv, integrations.NewMemRefs(), "reopen_within: 0s\n")
+	b := newGitHub(t, srv, integrations.NewMemRefs(), "reopen_within: 0s\n")
+
+	deliver(t, a, alert(t, events.StatusFiring, "fp7", "x"))
+	deliver(t, a, alert(t, events.StatusResolved, "fp7", "x"))
+	deliver(t, b, alert(t, events.StatusFiring, "fp7", "x"))
+	if r := deliver(t, a, alert(t, events.StatusFiring, "fp7", "x")); r.Ref != repo+"#2" || len(srv.Issues(repo)) != 2 {
+		t.Fatalf("ref %q with %d issues, want a comment on #2", r.Ref, len(srv.Issues(repo)))
+	}
+}

@@ -260,21 +260,24 @@ func (in *Integration) run(ctx context.Context, ev events.Event) (integrations.R
 	return integrations.Receipt{Status: http.StatusCreated, Ref: iss.Key}, nil
 }
 
-// find returns the issue tend made for fp: the one whose key is stored in
-// Refs if it still exists, else the oldest open issue with the
-// fingerprint's label, else (with done set) the most recently resolved one.
-// It returns nil when there is none.
+// find returns the issue tend made for fp: the open one whose key is stored
+// in Refs, else the oldest open issue with the fingerprint's label (a hub
+// may have died after creating it, before storing its key), else (with done
+// set) the resolved issue from Refs or the most recently resolved one. It
+// returns nil when there is none.
 func (in *Integration) find(ctx context.Context, fp string, done bool) (*issue, error) {
+	var closed *issue
 	key, err := in.refs.Get(ctx, in.refKey(fp))
 	switch {
 	case err == nil:
 		iss, err := in.get(ctx, key)
-		if err == nil && (iss.open() || done) {
+		if err == nil && iss.open() {
 			return iss, nil
 		}
 		if err != nil && !isNotFound(err) {
 			return nil, err
 		}
+		closed = iss
 	case !errors.Is(err, integrations.ErrNoRef):
 		in.log.Warn("read jira ref", "fingerprint", fp, "error", err)
 	}
@@ -289,11 +292,14 @@ func (in *Integration) find(ctx context.Context, fp string, done bool) (*issue, 
 	if !done || in.cfg.ReopenWithin <= 0 {
 		return nil, nil
 	}
-	closed, err := in.search(ctx, fp, "statusCategory = Done ORDER BY resolutiondate DESC", 1)
-	if err != nil || len(closed) == 0 {
+	if closed != nil {
+		return closed, nil
+	}
+	list, err := in.search(ctx, fp, "statusCategory = Done ORDER BY resolutiondate DESC", 1)
+	if err != nil || len(list) == 0 {
 		return nil, err
 	}
-	return &closed[0], nil
+	return &list[0], nil
 }
 
 func oldest(list []issue) *issue {

@@ -382,3 +382,23 @@ func contains(list []string, v string) bool {
 	}
 	return false
 }
+
+// A hub that died after creating an issue, before storing its key, leaves
+// Refs pointing at the previous, resolved issue: the open one must still be
+// found by its label.
+func TestDeliver_RefToResolvedIssueDoesNotHideOpenOne(t *testing.T) {
+	srv := jirafake.New(jirafake.Config{})
+	defer srv.Close()
+	a := newJira(t, srv, integrations.NewMemRefs(), "reopen_within: 0s\n")
+	b := newJira(t, srv, integrations.NewMemRefs(), "reopen_within: 0s\n")
+
+	deliver(t, a, alert(t, events.StatusFiring, "fp7", "x"))
+	deliver(t, a, alert(t, events.StatusResolved, "fp7", "x"))
+	deliver(t, b, alert(t, events.StatusFiring, "fp7", "x")) // OPS-2, stored only in b's refs
+	r := deliver(t, a, alert(t, events.StatusFiring, "fp7", "x"))
+	iss, _ := srv.Issue("OPS-2")
+	if r.Ref != "OPS-2" || len(iss.Comments) != 1 || srv.Requests()["POST /issue"] != 2 {
+		t.Fatalf("ref %q, %d comments on OPS-2, %d creations; want one comment and no third issue",
+			r.Ref, len(iss.Comments), srv.Requests()["POST /issue"])
+	}
+}

@@ -129,6 +129,7 @@ type Server struct {
 	nextCmt  int
 	faults   []Fault
 	delay    time.Duration
+	hold     time.Duration
 	requests map[string]int
 	now      func() time.Time
 }
@@ -168,6 +169,16 @@ func (s *Server) SetDelay(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.delay = d
+}
+
+// HoldAnswers makes the server apply each change (any request but a GET)
+// at once but hold its answer for d, or until the client gives up: a client
+// killed meanwhile has changed JIRA without learning so. 0 answers at once
+// again.
+func (s *Server) HoldAnswers(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hold = d
 }
 
 // Issues returns a copy of every issue, in creation order.
@@ -238,7 +249,7 @@ func (s *Server) find(key string) *Issue {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	delay := s.delay
+	delay, hold := s.delay, s.hold
 	var fault *Fault
 	if len(s.faults) > 0 {
 		f := s.faults[0]
@@ -272,6 +283,25 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if hold <= 0 || r.Method == http.MethodGet {
+		s.route(w, r)
+		return
+	}
+	rec := httptest.NewRecorder()
+	s.route(rec, r)
+	select {
+	case <-time.After(hold):
+	case <-r.Context().Done():
+		return
+	}
+	for k, vs := range rec.Header() {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/rest/api/2")
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 

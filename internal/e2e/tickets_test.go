@@ -1,0 +1,141 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/tend-dev/tend/internal/fake/jirafake"
+)
+
+// ticketConfig routes the probe rule's alerts to a fake JIRA. Both hubs
+// share one NATS; only hub A samples the probe. reopen_within is 0 so a
+// second firing must create, which is the step a killed hub can leave
+// half done.
+const ticketConfig = `
+hub: %s
+collector:
+  interval: 1s
+  sources:
+    - name: %s
+      exec:
+        command: ["cat", "{{DIR}}/value.txt"]
+rules:
+  - name: probe_high
+    metric: probe.value
+    above: 50
+    for: 0s
+    severity: warning
+integrations:
+  - name: tickets
+    type: jira
+    url: %s
+    email: %s
+    api_token: %s
+    project: OPS
+    reopen_within: 0s
+    timeout: 5s
+    retry: {initial: 200ms, max_interval: 2s}
+routes:
+  - match: {type: alert}
+    to: [tickets]
+`
+
+// startNATS runs a JetStream server in the test process, outliving any hub.
+func startNATS(t *testing.T) string {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+		NoLog: true, NoSigs: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats not ready")
+	}
+	t.Cleanup(ns.Shutdown)
+	return ns.ClientURL()
+}
+
+func openIssues(srv *jirafake.Server) []jirafake.Issue {
+	var out []jirafake.Issue
+	for _, iss := range srv.Issues() {
+		if iss.Status != jirafake.StatusDone {
+			out = append(out, iss)
+		}
+	}
+	return out
+}
+
+// Two hubs on one NATS file one JIRA issue per problem, and a hub killed
+// after JIRA made the issue but before it heard back leaves no duplicate:
+// the other hub takes the redelivery, finds the issue by its label and
+// comments on it.
+func TestServe_TwoHubsAndAKilledHubMakeOneTicket(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a JetStream ack wait of 35 s")
+	}
+	url := startNATS(t)
+	jira := jirafake.New(jirafake.Config{})
+	defer jira.Close()
+	c := jira.Config()
+
+	a := NewHub(t, fmt.Sprintf(ticketConfig, "hub-a", "probe", jira.URL, c.Email, c.APIToken))
+	a.Args = []string{"--nats-url", url}
+	a.WriteFile("value.txt", "10\n")
+	b := NewHub(t, fmt.Sprintf(ticketConfig, "hub-b", "idle", jira.URL, c.Email, c.APIToken))
+	b.Args = []string{"--nats-url", url}
+	b.WriteFile("value.txt", "1\n")
+	a.Start()
+	b.Start()
+
+	a.WriteFile("value.txt", "90\n")
+	Eventually(t, 15*time.Second, "one JIRA issue", func() bool { return len(jira.Issues()) == 1 })
+	a.WriteFile("value.txt", "10\n")
+	Eventually(t, 15*time.Second, "the issue done", func() bool {
+		iss, _ := jira.Issue("OPS-1")
+		return iss.Status == jirafake.StatusDone
+	})
+	if n := len(jira.Issues()); n != 1 {
+		t.Fatalf("two hubs filed %d issues for one firing", n)
+	}
+
+	// Only hub A runs now, so it takes the next firing. JIRA makes the
+	// issue but holds the answer, and hub A dies waiting for it.
+	b.Stop()
+	jira.HoldAnswers(time.Minute)
+	a.WriteFile("value.txt", "90\n")
+	Eventually(t, 15*time.Second, "a second issue created", func() bool { return len(jira.Issues()) == 2 })
+	a.Kill()
+	jira.HoldAnswers(0)
+
+	b.Start()
+	Eventually(t, 60*time.Second, "hub B to redeliver the firing", func() bool {
+		iss, _ := jira.Issue("OPS-2")
+		return len(iss.Comments) >= 1
+	})
+	open := openIssues(jira)
+	if len(open) != 1 || open[0].Key != "OPS-2" {
+		t.Fatalf("open issues %v, want OPS-2 only", keys(open))
+	}
+	iss, _ := jira.Issue("OPS-2")
+	if !strings.HasPrefix(iss.Comments[0].Body, "*Firing again*") {
+		t.Errorf("redelivery comment %q", iss.Comments[0].Body)
+	}
+	if n := len(jira.Issues()); n != 2 {
+		t.Fatalf("%d issues in all, want 2 (one per firing)", n)
+	}
+}
+
+func keys(list []jirafake.Issue) []string {
+	out := make([]string, len(list))
+	for i, iss := range list {
+		out[i] = iss.Key
+	}
+	return out
+}
