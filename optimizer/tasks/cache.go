@@ -61,8 +61,8 @@ func (c *cache) prepare(ctx context.Context) (plan, error) {
 
 	if n := len(c.s.WarmKeys); n > 0 {
 		keys := c.s.WarmKeys
-		p.actions = append(p.actions, action{name: "warm keys with GET", target: label + ", " + plural(n, "key"),
-			level: Medium,
+		p.actions = append(p.actions, action{name: "warm keys with GET",
+			target: label + ", " + plural(n, "key"), level: Medium,
 			do: func(ctx context.Context) error {
 				pipe := rc.Pipeline()
 				for _, k := range keys {
@@ -76,8 +76,8 @@ func (c *cache) prepare(ctx context.Context) (plan, error) {
 			}})
 	}
 	if n := len(c.s.WarmURLs); n > 0 {
-		p.actions = append(p.actions, action{name: "warm URLs with GET", target: plural(n, "URL"), level: Medium,
-			do: c.warmURLs})
+		p.actions = append(p.actions, action{name: "warm URLs with GET", target: plural(n, "URL"),
+			level: Medium, do: c.warmURLs})
 	}
 	for _, k := range sortedKeys(c.s.ConfigSet) {
 		key, val := strings.ToLower(k), c.s.ConfigSet[k]

@@ -62,7 +62,8 @@ func (d *database) prepare(ctx context.Context, env Env) (plan, func(), error) {
 		pp, err := d.planPostgres(ctx)
 		if err != nil {
 			errs = append(errs, err)
-			p.notes = append(p.notes, events.Step{Name: "connect", Target: "postgres " + d.pgName, Error: err.Error()})
+			p.notes = append(p.notes, events.Step{Name: "connect", Target: "postgres " + d.pgName,
+				Error: err.Error()})
 		} else {
 			p = merge(p, pp)
 		}
@@ -72,7 +73,8 @@ func (d *database) prepare(ctx context.Context, env Env) (plan, func(), error) {
 		cleanups = append(cleanups, c)
 		if err != nil {
 			errs = append(errs, err)
-			p.notes = append(p.notes, events.Step{Name: "open", Target: "sqlite " + d.liteName, Error: err.Error()})
+			p.notes = append(p.notes, events.Step{Name: "open", Target: "sqlite " + d.liteName,
+				Error: err.Error()})
 		} else {
 			p = merge(p, lp)
 		}
@@ -190,11 +192,13 @@ func (d *database) planPostgres(ctx context.Context) (plan, error) {
 	}
 	for _, ix := range bloated {
 		p.actions = append(p.actions, action{
-			name:     "REINDEX INDEX CONCURRENTLY",
-			target:   fmt.Sprintf("index %s (%s, about %.0f%% wasted)", ix.label, bytesText(ix.bytes), ix.bloat*100),
-			level:    High,
-			disrupts: "builds a second copy of the index, adding disk use and I/O, and waits for running transactions",
-			do:       pgExec(pool, "REINDEX INDEX CONCURRENTLY "+ix.ident),
+			name: "REINDEX INDEX CONCURRENTLY",
+			target: fmt.Sprintf("index %s (%s, about %.0f%% wasted)",
+				ix.label, bytesText(ix.bytes), ix.bloat*100),
+			level: High,
+			disrupts: "builds a second copy of the index, adding disk use and I/O," +
+				" and waits for running transactions",
+			do: pgExec(pool, "REINDEX INDEX CONCURRENTLY "+ix.ident),
 		})
 	}
 
@@ -332,8 +336,8 @@ func (d *database) pgRecommendations(ctx context.Context, pool *pgxpool.Pool, ta
 	}
 
 	var present bool
-	err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements')`).
-		Scan(&present)
+	err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_extension
+		WHERE extname = 'pg_stat_statements')`).Scan(&present)
 	if err != nil || !present {
 		return out
 	}

@@ -78,7 +78,8 @@ func (m *memory) prepare(ctx context.Context) plan {
 			do: func(ctx context.Context) error { return c.Do(ctx, "MEMORY", "PURGE").Err() }}
 		info, err := redisInfo(ctx, c, "memory")
 		if err != nil {
-			p.notes = append(p.notes, events.Step{Name: "read memory report", Target: label, Error: err.Error()})
+			p.notes = append(p.notes, events.Step{Name: "read memory report", Target: label,
+				Error: err.Error()})
 		} else {
 			if alloc := info["mem_allocator"]; !strings.HasPrefix(alloc, "jemalloc") {
 				purge.unavailable = "allocator is " + alloc + ": MEMORY PURGE works with jemalloc only"
@@ -86,8 +87,8 @@ func (m *memory) prepare(ctx context.Context) plan {
 			p.recs = append(p.recs, fragmentation(label, info)...)
 		}
 		p.actions = append(p.actions, purge)
-		p.meters = append(p.meters, meter{name: label + " resident memory", unit: "bytes", lowerIsBetter: true,
-			read: infoMeter(c, "memory", "used_memory_rss")})
+		p.meters = append(p.meters, meter{name: label + " resident memory", unit: "bytes",
+			lowerIsBetter: true, read: infoMeter(c, "memory", "used_memory_rss")})
 	}
 
 	// The page cache is dropped whole: every process then reads its files
