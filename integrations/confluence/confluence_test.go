@@ -19,7 +19,7 @@ import (
 	"github.com/tend-dev/tend/internal/fake/confluencefake"
 )
 
-func spec(t *testing.T, settings string) config.Integration {
+func spec(t testing.TB, settings string) config.Integration {
 	t.Helper()
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(settings), &doc); err != nil {
@@ -33,7 +33,7 @@ func spec(t *testing.T, settings string) config.Integration {
 	}
 }
 
-func newConfluence(t *testing.T, srv *confluencefake.Server, refs integrations.Refs, extra string) *confluence.Integration {
+func newConfluence(t testing.TB, srv *confluencefake.Server, refs integrations.Refs, extra string) *confluence.Integration {
 	t.Helper()
 	c := srv.Config()
 	settings := fmt.Sprintf("url: %s\nemail: %s\napi_token: %s\nspace: OPS\n%s",
@@ -45,7 +45,7 @@ func newConfluence(t *testing.T, srv *confluencefake.Server, refs integrations.R
 	return in
 }
 
-func runEvent(t *testing.T, typ, id, fp string) events.Event {
+func runEvent(t testing.TB, typ, id, fp string) events.Event {
 	t.Helper()
 	ev, err := events.New(typ, "tend/test", id, events.Run{
 		ID: id, Status: "completed", Level: "low",
@@ -59,7 +59,7 @@ func runEvent(t *testing.T, typ, id, fp string) events.Event {
 	return ev
 }
 
-func alertEvent(t *testing.T, status, fp string) events.Event {
+func alertEvent(t testing.TB, status, fp string) events.Event {
 	t.Helper()
 	typ := events.TypeAlertFiring
 	if status == events.StatusResolved {

@@ -22,7 +22,7 @@ import (
 
 const repo = "tend-dev/app"
 
-func spec(t *testing.T, settings string) config.Integration {
+func spec(t testing.TB, settings string) config.Integration {
 	t.Helper()
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(settings), &doc); err != nil {
@@ -36,7 +36,7 @@ func spec(t *testing.T, settings string) config.Integration {
 	}
 }
 
-func newGitHub(t *testing.T, srv *githubfake.Server, refs integrations.Refs, extra string) *github.Integration {
+func newGitHub(t testing.TB, srv *githubfake.Server, refs integrations.Refs, extra string) *github.Integration {
 	t.Helper()
 	settings := fmt.Sprintf("url: %s\ntoken: %s\nrepo: %s\n%s", srv.URL, srv.Config().Token, repo, extra)
 	in, err := github.New(spec(t, settings), integrations.Deps{Refs: refs})
@@ -46,7 +46,7 @@ func newGitHub(t *testing.T, srv *githubfake.Server, refs integrations.Refs, ext
 	return in
 }
 
-func alert(t *testing.T, status, fp, summary string) events.Event {
+func alert(t testing.TB, status, fp, summary string) events.Event {
 	t.Helper()
 	typ := events.TypeAlertFiring
 	if status == events.StatusResolved {
@@ -63,7 +63,7 @@ func alert(t *testing.T, status, fp, summary string) events.Event {
 	return ev
 }
 
-func runEvent(t *testing.T, typ string, trig events.Trigger) events.Event {
+func runEvent(t testing.TB, typ string, trig events.Trigger) events.Event {
 	t.Helper()
 	status := strings.TrimPrefix(typ, events.TypePrefix+"optimization.")
 	ev, err := events.New(typ, "tend/test", "run1", events.Run{

@@ -20,7 +20,7 @@ import (
 	"github.com/tend-dev/tend/internal/fake/jirafake"
 )
 
-func spec(t *testing.T, settings string) config.Integration {
+func spec(t testing.TB, settings string) config.Integration {
 	t.Helper()
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(settings), &doc); err != nil {
@@ -34,7 +34,7 @@ func spec(t *testing.T, settings string) config.Integration {
 	}
 }
 
-func newJira(t *testing.T, srv *jirafake.Server, refs integrations.Refs, extra string) *jira.Integration {
+func newJira(t testing.TB, srv *jirafake.Server, refs integrations.Refs, extra string) *jira.Integration {
 	t.Helper()
 	c := srv.Config()
 	settings := fmt.Sprintf("url: %s\nemail: %s\napi_token: %s\nproject: OPS\n%s",
@@ -46,7 +46,7 @@ func newJira(t *testing.T, srv *jirafake.Server, refs integrations.Refs, extra s
 	return in
 }
 
-func alert(t *testing.T, status, fp, summary string) events.Event {
+func alert(t testing.TB, status, fp, summary string) events.Event {
 	t.Helper()
 	typ := events.TypeAlertFiring
 	if status == events.StatusResolved {
