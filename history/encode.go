@@ -16,7 +16,8 @@ import (
 // by hand: an import encodes millions of them and encoding/json would
 // double the cost. m.Value must be finite.
 func appendMetricEvent(b []byte, id, source string, m *events.Metric) []byte {
-	ts := m.Time.UTC()
+	var tsBuf [40]byte
+	ts := m.Time.UTC().AppendFormat(tsBuf[:0], time.RFC3339Nano)
 	b = append(b, `{"specversion":"1.0","id":`...)
 	b = appendString(b, id)
 	b = append(b, `,"source":`...)
@@ -24,7 +25,7 @@ func appendMetricEvent(b []byte, id, source string, m *events.Metric) []byte {
 	b = append(b, `,"type":"dev.tend.metric","subject":`...)
 	b = appendString(b, m.Name)
 	b = append(b, `,"time":"`...)
-	b = ts.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, ts...)
 	b = append(b, `","datacontenttype":"application/json","data":{"host":`...)
 	b = appendString(b, m.Host)
 	b = append(b, `,"source":`...)
@@ -55,7 +56,7 @@ func appendMetricEvent(b []byte, id, source string, m *events.Metric) []byte {
 		b = append(b, '}')
 	}
 	b = append(b, `,"time":"`...)
-	b = ts.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, ts...)
 	return append(b, `"}}`...)
 }
 

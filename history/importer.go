@@ -4,12 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"math"
 	"strconv"
@@ -90,6 +87,9 @@ func (s *Store) Import(ctx context.Context, r io.Reader, format string) (ImportR
 		agg:      NewAggregator(s.js, s.cfg, s.log),
 		rawAfter: s.now().Add(-s.cfg.Raw.D()),
 		source:   "tend://" + s.Host + "/import",
+		idPrefix: events.NewID()[:16] + "-",
+		strs:     map[string]string{},
+		subjects: map[[2]string]string{},
 	}
 	im.agg.now = s.now
 
@@ -110,10 +110,26 @@ type importer struct {
 	agg      *Aggregator
 	rawAfter time.Time
 	source   string
+	idPrefix string
 
-	buf      []byte
-	inFlight []jetstream.PubAckFuture
-	prev     []jetstream.PubAckFuture
+	// strs interns names and hosts; subjects caches each series' subject.
+	// An import repeats a few series millions of times.
+	strs     map[string]string
+	subjects map[[2]string]string
+
+	buf, held   []byte
+	heldSubject string
+	sent        uint64
+	prev        []jetstream.PubAckFuture
+}
+
+func (im *importer) intern(b []byte) string {
+	if s, ok := im.strs[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	im.strs[s] = s
+	return s
 }
 
 func (im *importer) run(ctx context.Context, sc *bufio.Scanner, format string, res *ImportResult) error {
@@ -141,7 +157,7 @@ func (im *importer) run(ctx context.Context, sc *bufio.Scanner, format string, r
 			if res.Lines == 1 && bytes.HasPrefix(text, []byte("time,")) {
 				continue
 			}
-			m, err = parseCSVLine(text)
+			m, err = im.parseCSVLine(text)
 		default:
 			return fmt.Errorf("import %q: %w (want %s or %s)", format, ErrFormat, FormatJSONLines, FormatCSV)
 		}
@@ -175,31 +191,64 @@ func (im *importer) run(ctx context.Context, sc *bufio.Scanner, format string, r
 	return nil
 }
 
+// publish sends the sample m. It holds each message back until the next
+// one comes, so the last of an import is sent with an acknowledgement.
+//
+// Imported samples carry no Nats-Msg-Id: METRICS forgets ids after a
+// minute, shorter than most imports take, and remembering millions of them
+// would double the import's cost. Their event ids are a random prefix and a
+// counter.
 func (im *importer) publish(ctx context.Context, m *events.Metric) error {
-	id := importID(m)
-	im.buf = appendMetricEvent(im.buf[:0], id, im.source, m)
-	msg := &nats.Msg{
-		Subject: events.MetricSubject(m.Host, m.Name),
-		Data:    bytes.Clone(im.buf),
-		Header:  nats.Header{jetstream.MsgIDHeader: []string{id}},
+	key := [2]string{m.Host, m.Name}
+	subject, ok := im.subjects[key]
+	if !ok {
+		subject = events.MetricSubject(m.Host, m.Name)
+		im.subjects[key] = subject
 	}
-	f, err := im.s.js.PublishMsgAsync(msg)
-	if err != nil {
-		return fmt.Errorf("publish sample on %s: %w", msg.Subject, err)
+	id := strconv.AppendUint([]byte(im.idPrefix), im.sent+1, 16)
+	im.buf = appendMetricEvent(im.buf[:0], string(id), im.source, m)
+
+	var err error
+	if im.held != nil {
+		err = im.send(ctx, im.heldSubject, im.held, false)
 	}
-	im.inFlight = append(im.inFlight, f)
-	if len(im.inFlight) < importBatch {
-		return nil
-	}
-	// Wait for the batch before this one while this one is on its way.
-	err = awaitAll(ctx, im.prev)
-	im.prev, im.inFlight = im.inFlight, im.prev[:0]
+	im.buf, im.held, im.heldSubject = im.held, im.buf, subject
 	return err
 }
 
+// send publishes data. Only the last message of each batch (or of the
+// import) asks for an acknowledgement: the stream stores one connection's
+// messages in order, so that acknowledgement vouches for the whole batch,
+// and samples travel without reply subjects or futures to track.
+func (im *importer) send(ctx context.Context, subject string, data []byte, last bool) error {
+	im.sent++
+	if !last && im.sent%importBatch != 0 {
+		if err := im.s.js.Conn().Publish(subject, data); err != nil {
+			return fmt.Errorf("publish sample on %s: %w", subject, err)
+		}
+		return nil
+	}
+	f, err := im.s.js.PublishMsgAsync(&nats.Msg{Subject: subject, Data: bytes.Clone(data)})
+	if err != nil {
+		return fmt.Errorf("publish sample on %s: %w", subject, err)
+	}
+	// Wait for the batch before this one while this one is on its way:
+	// it bounds what is in flight to two batches.
+	err = awaitAll(ctx, im.prev)
+	im.prev = append(im.prev[:0], f)
+	return err
+}
+
+// finish sends the held message, waits until every sample is stored, and
+// stores the buckets still open.
 func (im *importer) finish(ctx context.Context) error {
-	err := errors.Join(awaitAll(ctx, im.prev), awaitAll(ctx, im.inFlight))
-	im.prev, im.inFlight = nil, nil
+	var err error
+	if im.held != nil {
+		err = im.send(ctx, im.heldSubject, im.held, true)
+		im.held = nil
+	}
+	err = errors.Join(err, awaitAll(ctx, im.prev))
+	im.prev = nil
 	return errors.Join(err, im.agg.FlushAll(ctx))
 }
 
@@ -214,18 +263,6 @@ func awaitAll(ctx context.Context, fs []jetstream.PubAckFuture) error {
 		}
 	}
 	return nil
-}
-
-// importID derives an event id from the sample itself, so the same sample
-// imported twice gets the same Nats-Msg-Id.
-func importID(m *events.Metric) string {
-	h := fnv.New128a()
-	h.Write([]byte(seriesID(m.Host, m.Name, m.Labels)))
-	var b [16]byte
-	binary.LittleEndian.PutUint64(b[:8], uint64(m.Time.UnixNano()))
-	binary.LittleEndian.PutUint64(b[8:], math.Float64bits(m.Value))
-	h.Write(b[:])
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 type jsonSample struct {
@@ -262,25 +299,36 @@ func parseJSONLine(b []byte) (events.Metric, error) {
 	return m, checkSample(m)
 }
 
-func parseCSVLine(b []byte) (events.Metric, error) {
-	fields := strings.Split(string(b), ",")
-	if len(fields) < 3 || len(fields) > 4 {
-		return events.Metric{}, fmt.Errorf("want time,name,value[,host], got %d fields", len(fields))
+func (im *importer) parseCSVLine(b []byte) (events.Metric, error) {
+	var fields [4][]byte
+	n := 0
+	for rest := b; ; n++ {
+		if n == len(fields) {
+			return events.Metric{}, errors.New("want time,name,value[,host], got more than 4 fields")
+		}
+		i := bytes.IndexByte(rest, ',')
+		if i < 0 {
+			fields[n] = bytes.TrimSpace(rest)
+			n++
+			break
+		}
+		fields[n] = bytes.TrimSpace(rest[:i])
+		rest = rest[i+1:]
 	}
-	for i := range fields {
-		fields[i] = strings.TrimSpace(fields[i])
+	if n < 3 {
+		return events.Metric{}, fmt.Errorf("want time,name,value[,host], got %d fields", n)
 	}
-	t, err := parseTime(fields[0])
+	t, err := parseTime(string(fields[0]))
 	if err != nil {
 		return events.Metric{}, err
 	}
-	v, err := strconv.ParseFloat(fields[2], 64)
+	v, err := strconv.ParseFloat(string(fields[2]), 64)
 	if err != nil {
 		return events.Metric{}, fmt.Errorf("bad value %q", fields[2])
 	}
-	m := events.Metric{Name: fields[1], Value: v, Time: t}
-	if len(fields) == 4 {
-		m.Host = fields[3]
+	m := events.Metric{Name: im.intern(fields[1]), Value: v, Time: t}
+	if n == 4 {
+		m.Host = im.intern(fields[3])
 	}
 	return m, checkSample(m)
 }

@@ -100,11 +100,12 @@ func (s *Store) Query(ctx context.Context, metric string, since, until time.Time
 // of step, so steps line up with rollup buckets. Steps without samples are
 // left out; a metric without any has no points.
 //
-// It reads hourly rollups when step is a multiple of an hour, then one-minute
-// rollups from where those end, then raw samples from METRICS for the rest,
-// so a long range costs one rollup per hour and only the newest minutes are
-// read raw. A bucket stored twice (flushed again after more samples) counts
-// once, with the most samples.
+// It reads hourly rollups when step is a multiple of an hour, then
+// one-minute rollups (when step is a multiple of a minute) from where those
+// end, then raw samples from METRICS for the rest, so a long range costs
+// one or two rollups per hour and only the open hour is read raw. An hour
+// stored twice (flushed again after more samples) counts once, with the
+// most samples.
 //
 // NOTE: a gap in the rollups (no aggregator running while samples were
 // stored) is not filled from raw samples unless it is at the end.
@@ -199,7 +200,7 @@ func (s *Store) readRollups(ctx context.Context, res Resolution, acc map[string]
 			s.log.Warn("skip bad rollup", "subject", msg.Subject(), "error", err)
 			return nil
 		}
-		if !pending[r.Name] || r.Start.Before(cursor[r.Name]) || slot(r.Start) < 0 {
+		if !pending[r.Name] || !r.end().After(cursor[r.Name]) || !r.Start.Before(until) {
 			return nil
 		}
 		k := key{seriesID(r.Host, r.Name, r.Labels), r.Start.Unix()}
@@ -214,8 +215,19 @@ func (s *Store) readRollups(ctx context.Context, res Resolution, acc map[string]
 
 	reached := map[string]time.Time{}
 	for _, r := range best {
-		acc[r.Name][slot(r.Start)].merge(r.Count, r.Min, r.Max, r.Sum, &r.Sketch)
-		if end := r.Start.Add(res.D()); end.After(reached[r.Name]) {
+		from := cursor[r.Name]
+		if res == Hour {
+			if i := slot(r.Start); i >= 0 && !r.Start.Before(from) {
+				acc[r.Name][i].merge(r.Count, r.Min, r.Max, r.Sum, &r.Sketch)
+			}
+		}
+		for _, b := range r.Minutes {
+			t := r.Start.Add(time.Duration(b.Minute) * time.Minute)
+			if i := slot(t); i >= 0 && !t.Before(from) {
+				acc[r.Name][i].merge(b.Count, b.Min, b.Max, b.Sum, &b.Sketch)
+			}
+		}
+		if end := r.end(); end.After(reached[r.Name]) {
 			reached[r.Name] = end
 		}
 	}

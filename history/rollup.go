@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,21 +19,39 @@ import (
 	"github.com/tend-dev/tend/events"
 )
 
-// Rollup summarises the samples of one series in one bucket. It is stored
-// as JSON on [RollupSubject].
+// Rollup summarises the samples of one series in one hour. It is stored as
+// JSON on [RollupSubject].
+//
+// An hourly rollup (Res "1h") holds the hour's count, min, max, sum and
+// sketch. A one-minute rollup (Res "1m") holds the same hour as up to 60
+// [MinuteBucket] values, one message an hour rather than sixty: a message per
+// minute would cost an import more than its raw samples. Its own Count,
+// Min, Max and Sum are the hour's totals; its Sketch is empty.
 type Rollup struct {
 	Res    string            `json:"res"`
 	Host   string            `json:"host"`
 	Name   string            `json:"name"`
 	Labels map[string]string `json:"labels,omitempty"`
 	Unit   string            `json:"unit,omitempty"`
-	// Start is the bucket's start; it ends one resolution later.
-	Start  time.Time `json:"start"`
-	Count  uint64    `json:"count"`
-	Min    float64   `json:"min"`
-	Max    float64   `json:"max"`
-	Sum    float64   `json:"sum"`
-	Sketch Sketch    `json:"sketch"`
+	// Start is the hour's start.
+	Start   time.Time      `json:"start"`
+	Count   uint64         `json:"count"`
+	Min     float64        `json:"min"`
+	Max     float64        `json:"max"`
+	Sum     float64        `json:"sum"`
+	Sketch  Sketch         `json:"sketch,omitzero"`
+	Minutes []MinuteBucket `json:"minutes,omitempty"`
+}
+
+// MinuteBucket is one minute of a one-minute rollup.
+type MinuteBucket struct {
+	// Minute is the minute of the hour, 0 to 59.
+	Minute int     `json:"m"`
+	Count  uint64  `json:"n"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+	Sum    float64 `json:"sum"`
+	Sketch Sketch  `json:"sk"`
 }
 
 func (r *Rollup) add(v float64) {
@@ -44,7 +63,35 @@ func (r *Rollup) add(v float64) {
 	}
 	r.Count++
 	r.Sum += v
-	r.Sketch.Add(v)
+}
+
+// addMinute counts v in minute m of the hour, keeping Minutes sorted.
+func (r *Rollup) addMinute(m int, v float64) {
+	r.add(v)
+	i := len(r.Minutes)
+	for i > 0 && r.Minutes[i-1].Minute > m {
+		i--
+	}
+	if i == 0 || r.Minutes[i-1].Minute != m {
+		r.Minutes = append(r.Minutes, MinuteBucket{})
+		copy(r.Minutes[i+1:], r.Minutes[i:])
+		r.Minutes[i] = MinuteBucket{Minute: m, Min: v, Max: v}
+		i++
+	}
+	b := &r.Minutes[i-1]
+	b.Min = min(b.Min, v)
+	b.Max = max(b.Max, v)
+	b.Count++
+	b.Sum += v
+	b.Sketch.Add(v)
+}
+
+// end returns the end of the last bucket with samples.
+func (r *Rollup) end() time.Time {
+	if n := len(r.Minutes); n > 0 {
+		return r.Start.Add(time.Duration(r.Minutes[n-1].Minute+1) * time.Minute)
+	}
+	return r.Start.Add(time.Hour)
 }
 
 // RollupSubject returns tend.rollup.<res>.<host>.<name>, the name keeping
@@ -71,7 +118,7 @@ func seriesID(host, name string, labels map[string]string) string {
 	return host + "\x00" + events.SeriesKey(name, labels)
 }
 
-// rollupID is the Nats-Msg-Id of a bucket: the same bucket with the same
+// rollupID is the Nats-Msg-Id of a rollup: the same hour with the same
 // samples, flushed twice within the duplicate window, is stored once.
 func rollupID(r *Rollup) string {
 	h := fnv.New64a()
@@ -81,10 +128,11 @@ func rollupID(r *Rollup) string {
 }
 
 // Aggregator folds samples into one-minute and one-hour rollups and stores
-// each bucket in ROLLUPS once it closes: when a later sample of the same
-// series arrives, or when [Aggregator.Flush] passes its end. A sample older
-// than its series' open bucket is late: it is counted and left out of the
-// rollups (it stays in METRICS). Safe for concurrent use.
+// a series' hour once it closes: when a sample of a later hour arrives, or
+// when [Aggregator.Flush] passes its end. A sample older than its series'
+// open hour is late: it is counted and left out of the rollups (it stays in
+// METRICS). Samples may come in any order within the hour. Safe for
+// concurrent use.
 type Aggregator struct {
 	js  jetstream.JetStream
 	cfg Config
@@ -92,7 +140,7 @@ type Aggregator struct {
 	now func() time.Time
 
 	mu      sync.Mutex
-	series  map[string]*series
+	series  map[seriesKey]*series
 	futures []jetstream.PubAckFuture
 	stats   AggregatorStats
 }
@@ -100,13 +148,29 @@ type Aggregator struct {
 // AggregatorStats count what an [Aggregator] did.
 type AggregatorStats struct {
 	Samples uint64 // samples added
-	Late    uint64 // samples older than their open bucket, per resolution
+	Late    uint64 // samples older than their series' open hour
 	Flushed uint64 // rollups published
 	Expired uint64 // rollups older than their retention, not published
 }
 
+// series is one series' open hour.
 type series struct {
-	open [2]*Rollup // by index into resolutions
+	hour, minutes *Rollup
+	// seen is when the series last got a sample, by the wall clock.
+	seen time.Time
+}
+
+// seriesKey finds a series without building a string per sample.
+type seriesKey struct {
+	host, name, labels string
+}
+
+func keyOf(m *events.Metric) seriesKey {
+	k := seriesKey{host: m.Host, name: m.Name}
+	if len(m.Labels) > 0 {
+		k.labels = events.SeriesKey("", m.Labels)
+	}
+	return k
 }
 
 // maxInFlight bounds rollups published but not yet acknowledged.
@@ -123,7 +187,7 @@ func NewAggregator(js jetstream.JetStream, cfg Config, logger *slog.Logger) *Agg
 		cfg:    cfg,
 		log:    logger,
 		now:    time.Now,
-		series: map[string]*series{},
+		series: map[seriesKey]*series{},
 	}
 }
 
@@ -134,86 +198,103 @@ func (a *Aggregator) Stats() AggregatorStats {
 	return a.stats
 }
 
-// Add folds m into its buckets, publishing any bucket it closes. Publishing
-// is asynchronous; an error is a failure to send or, every few thousand
-// rollups, a failed acknowledgement. It does not block on I/O otherwise.
+// Add folds m into its series' open hour, first publishing the hour before
+// when m opens a new one. Publishing is asynchronous; an error is a failure
+// to send or, every few thousand rollups, a failed acknowledgement.
 func (a *Aggregator) Add(ctx context.Context, m events.Metric) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 
 	a.stats.Samples++
-	id := seriesID(m.Host, m.Name, m.Labels)
-	s := a.series[id]
+	key := keyOf(&m)
+	s := a.series[key]
 	if s == nil {
 		s = &series{}
-		a.series[id] = s
+		a.series[key] = s
 	}
-	for i, res := range resolutions {
-		start := m.Time.Truncate(res.D())
-		r := s.open[i]
-		switch {
-		case r != nil && start.Equal(r.Start):
-		case r != nil && start.Before(r.Start):
-			a.stats.Late++
-			continue
-		default:
-			if r != nil {
-				if err := a.publish(ctx, res, r); err != nil {
-					return err
-				}
-			}
-			r = &Rollup{
-				Res: res.String(), Host: m.Host, Name: m.Name, Labels: m.Labels,
-				Unit: m.Unit, Start: start.UTC(),
-			}
-			s.open[i] = r
+	s.seen = a.now()
+	start := m.Time.Truncate(time.Hour)
+	switch {
+	case s.hour != nil && start.Equal(s.hour.Start):
+	case s.hour != nil && start.Before(s.hour.Start):
+		a.stats.Late++
+		return nil
+	default:
+		if err := a.close(ctx, s); err != nil {
+			return err
 		}
-		r.add(m.Value)
+		s.hour = &Rollup{Res: Hour.String(), Host: m.Host, Name: m.Name, Labels: m.Labels,
+			Unit: m.Unit, Start: start.UTC()}
+		mins := *s.hour
+		mins.Res = Minute.String()
+		s.minutes = &mins
 	}
+	s.hour.add(m.Value)
+	s.hour.Sketch.Add(m.Value)
+	s.minutes.addMinute(int(m.Time.Sub(start)/time.Minute), m.Value)
 	return nil
 }
 
-// Flush publishes every open bucket that ends at or before before, then
-// waits until all published rollups are acknowledged. Flush(ctx, time.Time{})
-// publishes nothing new and only waits; use [Aggregator.FlushAll] to publish
-// open buckets too.
+// close publishes the series' open hour, if any; callers hold a.mu.
+func (a *Aggregator) close(ctx context.Context, s *series) error {
+	if s.hour == nil {
+		return nil
+	}
+	err := errors.Join(a.publish(ctx, Hour, s.hour), a.publish(ctx, Minute, s.minutes))
+	s.hour, s.minutes = nil, nil
+	return err
+}
+
+// Flush publishes every open hour that ends at or before before, then waits
+// until all published rollups are acknowledged. Use [Aggregator.FlushAll]
+// to publish hours not ended too.
 func (a *Aggregator) Flush(ctx context.Context, before time.Time) error {
-	return a.flush(ctx, func(r *Rollup, res Resolution) bool {
-		return !r.Start.Add(res.D()).After(before)
+	return a.flush(ctx, func(s *series) bool {
+		return !s.hour.Start.Add(time.Hour).After(before)
 	})
 }
 
-// FlushAll publishes every open bucket, complete or not, and waits for the
+// flushQuiet is Flush for series that got no sample since before either,
+// so an hour still being replayed is not cut short.
+func (a *Aggregator) flushQuiet(ctx context.Context, before time.Time) error {
+	return a.flush(ctx, func(s *series) bool {
+		return !s.hour.Start.Add(time.Hour).After(before) && !s.seen.After(before)
+	})
+}
+
+// FlushAll publishes every open hour, ended or not, and waits for the
 // acknowledgements. An import calls it at the end, so its newest samples
 // are rolled up too.
 func (a *Aggregator) FlushAll(ctx context.Context) error {
-	return a.flush(ctx, func(*Rollup, Resolution) bool { return true })
+	return a.flush(ctx, func(*series) bool { return true })
 }
 
-func (a *Aggregator) flush(ctx context.Context, due func(*Rollup, Resolution) bool) error {
+func (a *Aggregator) flush(ctx context.Context, due func(*series) bool) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for id, s := range a.series {
-		for i, res := range resolutions {
-			r := s.open[i]
-			if r == nil || !due(r, res) {
-				continue
-			}
-			if err := a.publish(ctx, res, r); err != nil {
-				return err
-			}
-			s.open[i] = nil
+
+	// In a fixed order, so rollups of a flush are stored predictably.
+	keys := make([]seriesKey, 0, len(a.series))
+	for k, s := range a.series {
+		if s.hour != nil && due(s) {
+			keys = append(keys, k)
 		}
-		if s.open == [2]*Rollup{} {
-			delete(a.series, id)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i].host+keys[i].name+keys[i].labels < keys[j].host+keys[j].name+keys[j].labels
+	})
+	for _, k := range keys {
+		if err := a.close(ctx, a.series[k]); err != nil {
+			return err
 		}
+		delete(a.series, k)
 	}
 	return a.wait(ctx)
 }
 
 // publish sends r without waiting; callers hold a.mu.
 func (a *Aggregator) publish(ctx context.Context, res Resolution, r *Rollup) error {
-	ttl := a.cfg.retention(res) - a.now().Sub(r.Start.Add(res.D()))
+	ttl := a.cfg.retention(res) - a.now().Sub(r.Start.Add(time.Hour))
 	if ttl <= time.Second {
 		a.stats.Expired++
 		return nil

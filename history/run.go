@@ -67,7 +67,7 @@ func (a *Aggregator) Run(ctx context.Context, interval time.Duration) error {
 			}
 			return nil
 		case <-tick.C:
-			if err := a.Flush(ctx, a.now().Add(-flushGrace)); err != nil && ctx.Err() == nil {
+			if err := a.flushQuiet(ctx, a.now().Add(-flushGrace)); err != nil && ctx.Err() == nil {
 				a.log.Warn("flush rollups", "error", err)
 			}
 		}

@@ -30,6 +30,7 @@ func StreamConfig(c Config, replicas int) jetstream.StreamConfig {
 		Replicas:    max(replicas, 1),
 		MaxAge:      max(c.Minute.D(), c.Hour.D()),
 		AllowMsgTTL: true,
+		PersistMode: jetstream.AsyncPersistMode,
 		Duplicates:  2 * time.Minute,
 	}
 }

@@ -1,0 +1,109 @@
+package history
+
+import (
+	"context"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tend-dev/tend/history"
+)
+
+func newJS(tb testing.TB) jetstream.JetStream {
+	tb.Helper()
+	srv, err := server.NewServer(&server.Options{
+		JetStream: true, StoreDir: tb.TempDir(), DontListen: true, NoLog: true, NoSigs: true,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		tb.Fatal("server not ready")
+	}
+	tb.Cleanup(srv.Shutdown)
+	nc, err := nats.Connect("", nats.InProcessServer(srv))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(nc.Close)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(32768))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx := context.Background()
+	// METRICS as the bus creates it.
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: history.StreamMetrics, Subjects: []string{"tend.metric.>"},
+		Storage: jetstream.FileStorage, MaxAge: 7 * 24 * time.Hour, Duplicates: time.Minute,
+		PersistMode: jetstream.AsyncPersistMode,
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	if err := history.EnsureStream(ctx, js, history.DefaultConfig(), 1); err != nil {
+		tb.Fatal(err)
+	}
+	return js
+}
+
+// week returns 7 days of 50 metrics at 10 s ending now; TEND_BENCH_DAYS
+// shortens it for quick runs.
+func week() Week {
+	days := 7
+	if d, err := strconv.Atoi(os.Getenv("TEND_BENCH_DAYS")); err == nil && d > 0 {
+		days = d
+	}
+	span := time.Duration(days) * 24 * time.Hour
+	now := time.Now().UTC().Truncate(time.Minute)
+	return Week{Start: now.Add(-span).Add(time.Minute), Span: span, Step: 10 * time.Second, Metrics: 50}
+}
+
+// BenchmarkGenerate measures the CSV generator alone, to subtract it.
+func BenchmarkGenerate(b *testing.B) {
+	for b.Loop() {
+		n, _ := io.Copy(io.Discard, week().CSV())
+		b.SetBytes(n)
+	}
+}
+
+func BenchmarkImportWeek(b *testing.B) {
+	w := week()
+	b.Logf("GOMAXPROCS=%d, %d samples", runtime.GOMAXPROCS(0), w.Samples())
+	for b.Loop() {
+		b.StopTimer()
+		js := newJS(b)
+		st := history.New(js, history.DefaultConfig(), nil)
+		b.StartTimer()
+
+		began := time.Now()
+		res, err := st.Import(context.Background(), w.CSV(), history.FormatCSV)
+		if err != nil {
+			b.Fatal(err)
+		}
+		imp := time.Since(began)
+		if res.Imported != w.Samples() || res.Skipped != 0 {
+			b.Fatalf("import = %+v", res)
+		}
+		b.ReportMetric(float64(res.Imported)/imp.Seconds(), "samples/s")
+
+		began = time.Now()
+		names := make([]string, w.Metrics)
+		for i := range names {
+			names[i] = w.Name(i)
+		}
+		until := w.Start.Add(w.Span)
+		pts, err := st.QueryAll(context.Background(), names, until.Add(-w.Span), until, time.Hour)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(time.Since(began).Seconds(), "query_s")
+		b.Logf("import %v (%d rollups), %d points for m0", imp, res.Rollups, len(pts[names[0]]))
+	}
+}
