@@ -188,7 +188,8 @@ func Decode(n config.Node) (Settings, error) {
 	}
 	var errs config.Errors
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, n.Errorf(key, format, args...))
+		errs = append(errs, &config.Error{File: n.File, Line: lineOf(n.Node, key), Key: n.Path + "." + key,
+			Msg: fmt.Sprintf(format, args...)})
 	}
 
 	s := Settings{
@@ -345,4 +346,30 @@ func (s Settings) Names() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// lineOf returns the line of the dotted key under m, or of its deepest
+// ancestor present.
+func lineOf(m *yaml.Node, key string) int {
+	if m == nil {
+		return 0
+	}
+	line := m.Line
+	for _, part := range strings.Split(key, ".") {
+		if m.Kind != yaml.MappingNode {
+			break
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == part {
+				line, next = m.Content[i].Line, m.Content[i+1]
+				break
+			}
+		}
+		if next == nil {
+			break
+		}
+		m = next
+	}
+	return line
 }
