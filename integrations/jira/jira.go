@@ -399,8 +399,9 @@ func (in *Integration) create(ctx context.Context, ev events.Event, a events.Ale
 
 // settle makes one issue per fingerprint out of a race: two hubs that both
 // found nothing and both created an issue. Whoever sees more than one open
-// issue keeps the oldest (lowest id) and deletes its own. It returns the key
-// to use; a failed check keeps mine, since the issue exists either way.
+// issue keeps the oldest (lowest id) and deletes its own, or, when it may
+// not delete, takes tend's label off its own and closes it. It returns the
+// key to use; a failed check keeps mine, since the issue exists either way.
 //
 // NOTE: JIRA's search index can lag a write by seconds; two creations that
 // overlap within that lag, before either key reaches Refs, may still leave
@@ -421,12 +422,29 @@ func (in *Integration) settle(ctx context.Context, log *slog.Logger, fp string, 
 	if win.Key == mine.Key {
 		return mine.Key
 	}
-	if _, err := in.call(ctx, http.MethodDelete, "rest/api/2/issue/"+url.PathEscape(mine.Key), nil, nil); err != nil {
-		log.Warn("delete duplicate jira issue", "ref", mine.Key, "kept", win.Key, "error", err)
-	} else {
+	if _, err := in.call(ctx, http.MethodDelete, "rest/api/2/issue/"+url.PathEscape(mine.Key), nil, nil); err == nil {
 		log.Info("deleted duplicate jira issue", "ref", mine.Key, "kept", win.Key)
+		return win.Key
+	}
+	// Most bot accounts may not delete issues: take tend's label off the
+	// duplicate, so no search finds it again, and close it.
+	if err := in.retire(ctx, fp, mine.Key, win.Key); err != nil {
+		log.Warn("retire duplicate jira issue", "ref", mine.Key, "kept", win.Key, "error", err)
+	} else {
+		log.Info("closed duplicate jira issue", "ref", mine.Key, "kept", win.Key)
 	}
 	return win.Key
+}
+
+func (in *Integration) retire(ctx context.Context, fp, key, kept string) error {
+	edit := map[string]any{"update": map[string]any{"labels": []map[string]string{{"remove": Label(fp)}}}}
+	if _, err := in.call(ctx, http.MethodPut, "rest/api/2/issue/"+url.PathEscape(key), edit, nil); err != nil {
+		return fmt.Errorf("remove label: %w", err)
+	}
+	if err := in.comment(ctx, key, fmt.Sprintf("Duplicate of %s, filed at the same moment by another tend hub.", kept)); err != nil {
+		return err
+	}
+	return in.transition(ctx, key, []string{in.cfg.DoneTransition})
 }
 
 func (in *Integration) comment(ctx context.Context, key, body string) error {

@@ -196,7 +196,15 @@ func TestDeliver_StaleRefFallsBackToSearch(t *testing.T) {
 // Two hubs share Refs and JIRA and take the same firing at once: the
 // search after creating leaves one issue per fingerprint.
 func TestDeliver_ConcurrentHubsMakeOneIssue(t *testing.T) {
-	srv := jirafake.New(jirafake.Config{})
+	for _, noDelete := range []bool{false, true} {
+		t.Run(fmt.Sprintf("no_delete=%v", noDelete), func(t *testing.T) {
+			concurrentHubs(t, jirafake.Config{NoDelete: noDelete})
+		})
+	}
+}
+
+func concurrentHubs(t *testing.T, cfg jirafake.Config) {
+	srv := jirafake.New(cfg)
 	defer srv.Close()
 	refs := integrations.NewMemRefs()
 	hubs := []*jira.Integration{newJira(t, srv, refs, ""), newJira(t, srv, refs, "")}
@@ -225,6 +233,15 @@ func TestDeliver_ConcurrentHubsMakeOneIssue(t *testing.T) {
 	t.Logf("%d of %d rounds raced to two creations", srv.Requests()["DELETE /issue/{key}"], rounds)
 	perFP := map[string]int{}
 	for _, iss := range srv.Issues() {
+		if iss.Status == jirafake.StatusDone {
+			if len(iss.Comments) != 1 || !strings.HasPrefix(iss.Comments[0].Body, "Duplicate of") {
+				t.Errorf("closed duplicate %s has comments %v", iss.Key, iss.Comments)
+			}
+			if len(iss.Labels) != 0 {
+				t.Errorf("closed duplicate %s keeps labels %v", iss.Key, iss.Labels)
+			}
+			continue
+		}
 		for _, l := range iss.Labels {
 			perFP[l]++
 		}

@@ -46,6 +46,9 @@ type Config struct {
 	PAT string // default "jira-pat"
 	// Projects are the project keys that exist. Default: OPS.
 	Projects []string
+	// NoDelete denies deleting issues (403), as most JIRA projects do for
+	// a bot account.
+	NoDelete bool
 }
 
 // Comment is one comment on an issue.
@@ -323,6 +326,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case len(parts) == 2 && parts[0] == "issue" && r.Method == http.MethodDelete:
 		s.count("DELETE /issue/{key}")
 		s.delete(w, parts[1])
+	case len(parts) == 2 && parts[0] == "issue" && r.Method == http.MethodPut:
+		s.count("PUT /issue/{key}")
+		s.edit(w, r, parts[1])
 	case len(parts) == 3 && parts[0] == "issue" && parts[2] == "comment" && r.Method == http.MethodPost:
 		s.count("POST /issue/{key}/comment")
 		s.comment(w, r, parts[1])
@@ -459,6 +465,10 @@ func (s *Server) get(w http.ResponseWriter, key string) {
 }
 
 func (s *Server) delete(w http.ResponseWriter, key string) {
+	if s.cfg.NoDelete {
+		writeErr(w, http.StatusForbidden, []string{"You do not have permission to delete issues in this project."}, nil)
+		return
+	}
 	for n, i := range s.issues {
 		if i.Key == key || i.ID == key {
 			s.issues = append(s.issues[:n], s.issues[n+1:]...)
@@ -467,6 +477,43 @@ func (s *Server) delete(w http.ResponseWriter, key string) {
 		}
 	}
 	notFound(w)
+}
+
+// edit serves PUT /issue/{key} for the label operations
+// {"update":{"labels":[{"add":"x"},{"remove":"y"}]}}.
+func (s *Server) edit(w http.ResponseWriter, r *http.Request, key string) {
+	i := s.find(key)
+	if i == nil {
+		notFound(w)
+		return
+	}
+	var req struct {
+		Update struct {
+			Labels []struct {
+				Add    string `json:"add"`
+				Remove string `json:"remove"`
+			} `json:"labels"`
+		} `json:"update"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeErr(w, http.StatusBadRequest, []string{"Can not deserialize the request body."}, nil)
+		return
+	}
+	for _, op := range req.Update.Labels {
+		if op.Add != "" && !contains(i.Labels, op.Add) {
+			i.Labels = append(i.Labels, op.Add)
+		}
+		if op.Remove != "" {
+			for n, l := range i.Labels {
+				if l == op.Remove {
+					i.Labels = append(i.Labels[:n], i.Labels[n+1:]...)
+					break
+				}
+			}
+		}
+	}
+	i.Updated = s.now()
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) comment(w http.ResponseWriter, r *http.Request, key string) {
