@@ -60,6 +60,9 @@ type GitHub struct {
 	// Workflows limits workflow_run triggers to these workflow names.
 	// Default: any workflow.
 	Workflows []string `yaml:"workflows"`
+	// Repos limits triggers to these repositories ("owner/name", any
+	// case), for a webhook set on a whole organisation. Default: any.
+	Repos []string `yaml:"repos"`
 }
 
 // Slack configures POST /hooks/slack, the /tend slash command.

@@ -179,6 +179,19 @@ func GitHubTrigger(kind string, payload []byte, g *GitHub) (*Trigger, string, er
 	if g == nil {
 		g = &GitHub{}
 	}
+	trig, why, err := githubTrigger(kind, payload, g)
+	if trig == nil || len(g.Repos) == 0 {
+		return trig, why, err
+	}
+	for _, r := range g.Repos {
+		if strings.EqualFold(r, trig.Trigger.Repo) {
+			return trig, "", nil
+		}
+	}
+	return nil, "repository " + clip(trig.Trigger.Repo, 100) + " not configured", nil
+}
+
+func githubTrigger(kind string, payload []byte, g *GitHub) (*Trigger, string, error) {
 	switch kind {
 	case "issue_comment":
 		var ev github.IssueCommentEvent

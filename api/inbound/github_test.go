@@ -334,6 +334,26 @@ func TestGitHub_EventsFilter(t *testing.T) {
 	}
 }
 
+func TestGitHub_Repos(t *testing.T) {
+	tests := []struct {
+		repos []string
+		runs  int
+	}{
+		{nil, 1}, {[]string{"ACME/Shop"}, 1}, {[]string{"acme/other"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.repos), func(t *testing.T) {
+			s := githubSettings()
+			s.GitHub.Repos = tt.repos
+			env := newEnv(t, s, nil)
+			env.do(githubRequest("push", "d-10", pushPayload("refs/heads/main"), testGitHubSecret, false))
+			if n := len(env.pub.events()); n != tt.runs {
+				t.Fatalf("published %d, want %d", n, tt.runs)
+			}
+		})
+	}
+}
+
 func TestGitHub_BodyLimit(t *testing.T) {
 	s := githubSettings()
 	s.MaxBody = "1KiB"
