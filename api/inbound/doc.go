@@ -28,6 +28,7 @@
 //     {"tasks": [...], "level": "high", "sha": "...", "issue": 12}, all
 //     optional.
 //
+// When inbound.github.repos is set, only those repositories start runs.
 // ping answers 200; other events answer 200 "ignored" with the reason.
 //
 // # POST /hooks/slack
