@@ -26,9 +26,10 @@ const (
 	StreamDeadLetter = "DEADLETTER"
 	StreamDeliveries = "DELIVERIES"
 
-	BucketState = "tend_state"
-	BucketRefs  = "tend_refs"
-	BucketStats = "tend_stats"
+	BucketState     = "tend_state"
+	BucketRefs      = "tend_refs"
+	BucketStats     = "tend_stats"
+	BucketDelivered = "tend_delivered"
 )
 
 // Options say where the bus lives.
@@ -55,6 +56,12 @@ type Bus struct {
 	State jetstream.KeyValue
 	Refs  jetstream.KeyValue
 	Stats jetstream.KeyValue
+	// Delivered marks deliveries done, for a day, so a crash that loses
+	// JetStream's acknowledgements does not deliver anything twice.
+	Delivered jetstream.KeyValue
+
+	// Embedded is when this process started the NATS server it uses.
+	Embedded time.Time
 
 	log *slog.Logger
 }
@@ -119,6 +126,7 @@ func (b *Bus) startServer(o Options) error {
 		return errors.New("start nats: not ready after 10s (is the store locked by another tend?)")
 	}
 	b.Server = ns
+	b.Embedded = time.Now()
 	return nil
 }
 
@@ -195,15 +203,19 @@ func (b *Bus) ensure(ctx context.Context, c config.Bus) error {
 	}
 
 	var err error
-	kv := func(name, desc string) jetstream.KeyValue {
+	kv := func(name, desc string, ttl ...time.Duration) jetstream.KeyValue {
 		if err != nil {
 			return nil
 		}
 		var bucket jetstream.KeyValue
-		bucket, err = b.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		cfg := jetstream.KeyValueConfig{
 			Bucket: name, Description: desc, Storage: jetstream.FileStorage,
 			Replicas: replicas, History: 1,
-		})
+		}
+		if len(ttl) > 0 {
+			cfg.TTL = ttl[0]
+		}
+		bucket, err = b.JS.CreateOrUpdateKeyValue(ctx, cfg)
 		if err != nil {
 			err = fmt.Errorf("create bucket %s: %w", name, err)
 		}
@@ -212,6 +224,7 @@ func (b *Bus) ensure(ctx context.Context, c config.Bus) error {
 	b.State = kv(BucketState, "tend state: optimizer, rules, silences, ordering")
 	b.Refs = kv(BucketRefs, "tend outside references by fingerprint")
 	b.Stats = kv(BucketStats, "tend integration analytics")
+	b.Delivered = kv(BucketDelivered, "tend deliveries done, by integration and event", 24*time.Hour)
 	return err
 }
 

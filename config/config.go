@@ -137,6 +137,10 @@ type Integration struct {
 	Retry       Retry `yaml:"retry"`
 	// Timeout of one delivery attempt. Default 10s.
 	Timeout Duration `yaml:"timeout"`
+	// AckWait is how long a delivery may go without word from its hub
+	// before JetStream offers it again: after a crash, the wait until an
+	// in-flight delivery is retried. Long calls keep it alive. Default 30s.
+	AckWait Duration `yaml:"ack_wait" default:"30s"`
 
 	// Settings is the whole mapping; its type decodes the rest.
 	Settings Node `yaml:",remain"`

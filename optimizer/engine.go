@@ -59,6 +59,8 @@ type Engine struct {
 	latest *Latest
 	log    *slog.Logger
 
+	cons jetstream.Consumer
+
 	mu     sync.Mutex
 	states map[string]*AlertState
 
@@ -94,8 +96,9 @@ func NewEngine(b *bus.Bus, hub string, rules []config.Rule, log *slog.Logger) (*
 // Latest returns the table of latest samples the engine keeps.
 func (e *Engine) Latest() *Latest { return e.latest }
 
-// Run loads persisted alert state, then consumes samples until ctx ends.
-func (e *Engine) Run(ctx context.Context) error {
+// Open loads persisted alert state and creates the engine's consumer, so
+// samples stored after it returns are evaluated.
+func (e *Engine) Open(ctx context.Context) error {
 	if err := e.load(ctx); err != nil {
 		return err
 	}
@@ -110,7 +113,18 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create rules consumer: %w", err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(1000))
+	e.cons = cons
+	return nil
+}
+
+// Run consumes samples until ctx ends; it calls [Engine.Open] if needed.
+func (e *Engine) Run(ctx context.Context) error {
+	if e.cons == nil {
+		if err := e.Open(ctx); err != nil {
+			return err
+		}
+	}
+	it, err := e.cons.Messages(jetstream.PullMaxMessages(1000))
 	if err != nil {
 		return fmt.Errorf("consume metrics: %w", err)
 	}

@@ -61,23 +61,37 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) {
 	if alert != nil {
 		key = alert.Fingerprint
 	}
-	seq := md.Sequence.Stream
-	if key != "" && w.order.blocked(ctx, key, seq) {
-		// An earlier event of this alert is still on its way; wait for it
-		// without counting an attempt.
-		_ = msg.NakWithDelay(250 * time.Millisecond)
+	held := false
+	if key != "" {
+		var blocked bool
+		if blocked, held = w.order.acquire(ctx, key, md.Sequence.Stream); blocked {
+			// An earlier event of this alert is still on its way; wait for
+			// it without counting an attempt.
+			w.log.Debug("waiting for an earlier event of the alert", "event_id", ev.ID, "fingerprint", key)
+			_ = msg.NakWithDelay(250 * time.Millisecond)
+			return
+		}
+	}
+
+	if w.mayBeDone(md) && w.done(ctx, ev.ID) {
+		// Delivered before a crash that lost the acknowledgement.
+		w.log.Debug("already delivered", "event_id", ev.ID)
+		_ = msg.Ack()
+		w.order.release(ctx, key, md.Sequence.Stream, held)
 		return
 	}
 
+	// JetStream's delivery count can lag after a crash; a held event was
+	// tried before, whatever the count says.
 	rec := attemptRecord{}
-	if md.NumDelivered > 1 {
+	if md.NumDelivered > 1 || held {
 		rec = w.loadAttempt(ctx, ev.ID)
 	}
-	w.attempt(ctx, msg, md, ev, key, rec)
+	w.attempt(ctx, msg, md, ev, key, rec, held)
 }
 
 func (w *worker) attempt(ctx context.Context, msg jetstream.Msg, md *jetstream.MsgMetadata,
-	ev events.Event, key string, rec attemptRecord) {
+	ev events.Event, key string, rec attemptRecord, held bool) {
 	if err := w.limiter.Wait(ctx); err != nil {
 		_ = msg.NakWithDelay(time.Second)
 		w.order.release(ctx, key, md.Sequence.Stream, false)
@@ -95,7 +109,7 @@ func (w *worker) attempt(ctx context.Context, msg jetstream.Msg, md *jetstream.M
 		Hub: w.r.hub, Time: start.UTC(),
 	}
 	if err == nil {
-		w.succeed(ctx, msg, a, rec, key, seq)
+		w.succeed(ctx, msg, a, rec, key, seq, held)
 		return
 	}
 
@@ -132,7 +146,7 @@ func (w *worker) call(ctx context.Context, msg jetstream.Msg, ev events.Event) (
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
-		t := time.NewTicker(10 * time.Second)
+		t := time.NewTicker(max(w.spec.AckWait.D()/3, 300*time.Millisecond))
 		defer t.Stop()
 		for {
 			select {
@@ -151,12 +165,14 @@ func (w *worker) call(ctx context.Context, msg jetstream.Msg, ev events.Event) (
 	return receipt, err
 }
 
-func (w *worker) succeed(ctx context.Context, msg jetstream.Msg, a Attempt, rec attemptRecord, key string, seq uint64) {
+func (w *worker) succeed(ctx context.Context, msg jetstream.Msg, a Attempt, rec attemptRecord,
+	key string, seq uint64, held bool) {
+	w.markDone(ctx, a.EventID)
 	if err := msg.DoubleAck(ctx); err != nil {
 		// Delivered but not acknowledged: JetStream will offer it again.
 		w.log.Warn("ack after delivery", "event_id", a.EventID, "error", err)
 	}
-	w.order.release(ctx, key, seq, rec.Attempts > 0)
+	w.order.release(ctx, key, seq, held || rec.Attempts > 0)
 	if rec.Attempts > 0 {
 		_ = bus.KV{Bucket: w.r.b.State}.Delete(ctx, attemptKey(w.spec.Name, a.EventID))
 		w.log.Info("delivered after retries", "event_id", a.EventID, "attempt", a.Attempt)
@@ -281,4 +297,33 @@ func (w *worker) saveAttempt(ctx context.Context, eventID string, rec attemptRec
 func safeRaw(b []byte) json.RawMessage {
 	s, _ := json.Marshal(string(b))
 	return s
+}
+
+func doneKey(integration, eventID string) string {
+	return integrations.RefKey("done", integration, eventID)
+}
+
+// mayBeDone reports whether a message could have been delivered already:
+// it was offered before, or it was stored before the embedded server
+// started, so a crash may have lost its acknowledgement. On an external
+// NATS every message is checked.
+func (w *worker) mayBeDone(md *jetstream.MsgMetadata) bool {
+	if md.NumDelivered > 1 {
+		return true
+	}
+	started := w.r.b.Embedded
+	return started.IsZero() || md.Timestamp.Before(started.Add(time.Second))
+}
+
+func (w *worker) done(ctx context.Context, eventID string) bool {
+	_, err := bus.KV{Bucket: w.r.b.Delivered}.Get(ctx, doneKey(w.spec.Name, eventID))
+	return err == nil
+}
+
+// markDone records a delivery before it is acknowledged: if the hub dies
+// between the two, the redelivered message is recognised and skipped.
+func (w *worker) markDone(ctx context.Context, eventID string) {
+	if err := (bus.KV{Bucket: w.r.b.Delivered}).Put(ctx, doneKey(w.spec.Name, eventID), []byte{1}); err != nil {
+		w.log.Warn("mark delivered", "event_id", eventID, "error", err)
+	}
 }

@@ -28,26 +28,31 @@ func (g *orderGuard) kvKey(fp string) string {
 	return integrations.RefKey("order", g.name, fp)
 }
 
-// blocked reports whether an earlier event of fp is unfinished. If not, seq
-// becomes the one in flight.
-func (g *orderGuard) blocked(ctx context.Context, fp string, seq uint64) bool {
+// acquire reports whether an earlier event of fp is unfinished (blocked).
+// If not, seq becomes the one in flight, and held says whether seq itself
+// was waiting for a retry: its hold must be released when it ends, even if
+// a crash made JetStream forget it had been delivered before.
+func (g *orderGuard) acquire(ctx context.Context, fp string, seq uint64) (blocked, held bool) {
 	g.mu.Lock()
 	if head, ok := g.local[fp]; ok && head != seq {
 		// One event of an alert at a time: the other waits its turn.
 		g.mu.Unlock()
-		return true
+		return true, false
 	}
 	g.local[fp] = seq
 	g.mu.Unlock()
 
 	if b, err := g.kv.Get(ctx, g.kvKey(fp)); err == nil {
 		head, _ := strconv.ParseUint(string(b), 10, 64)
-		if head != 0 && head < seq {
+		switch {
+		case head != 0 && head < seq:
 			g.release(ctx, fp, seq, false)
-			return true
+			return true, false
+		case head == seq:
+			return false, true
 		}
 	}
-	return false
+	return false, false
 }
 
 // hold records that seq waits for a retry, so other hubs and a restarted

@@ -25,6 +25,7 @@ type Router struct {
 	workers []*worker
 	stats   *analytics
 	metrics *Metrics
+	opened  bool
 }
 
 // New builds every integration in cfg; an unknown type or bad settings are
@@ -68,18 +69,32 @@ func (r *Router) Integrations() map[string]string {
 	return out
 }
 
-// Run consumes until ctx ends, then lets in-flight deliveries finish,
-// flushes analytics on a fresh bounded context, and closes integrations.
-func (r *Router) Run(ctx context.Context) error {
+// Open creates or updates every integration's durable consumer and loads
+// its analytics. Events stored after Open returns are delivered; call it
+// before telling anyone the hub is ready.
+func (r *Router) Open(ctx context.Context) error {
 	for _, w := range r.workers {
 		r.stats.load(ctx, w.spec.Name, w.spec.Type)
+		if err := w.open(ctx); err != nil {
+			return err
+		}
+	}
+	r.opened = true
+	return nil
+}
+
+// Run consumes until ctx ends, then lets in-flight deliveries finish,
+// flushes analytics on a fresh bounded context, and closes integrations.
+// It calls [Router.Open] if that was not done.
+func (r *Router) Run(ctx context.Context) error {
+	if !r.opened {
+		if err := r.Open(ctx); err != nil {
+			return err
+		}
 	}
 	var wg sync.WaitGroup
 	errc := make(chan error, len(r.workers))
 	for _, w := range r.workers {
-		if err := w.open(ctx); err != nil {
-			return err
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -154,7 +169,7 @@ func consumerName(integration string) string { return "deliver-" + integration }
 
 func (w *worker) open(ctx context.Context) error {
 	filters := filterSubjects(w.spec.Name, w.r.routes)
-	ackWait := w.spec.Timeout.D() + 30*time.Second
+	ackWait := max(w.spec.AckWait.D(), time.Second)
 	cons, err := w.r.b.JS.CreateOrUpdateConsumer(ctx, bus.StreamEvents, jetstream.ConsumerConfig{
 		Durable:        consumerName(w.spec.Name),
 		Description:    "tend deliveries to " + w.spec.Name,

@@ -102,6 +102,12 @@ func serve(ctx context.Context, o serveOptions, _ any) error {
 	if err != nil {
 		return err
 	}
+	if err := h.engine.Open(ctx); err != nil {
+		return err
+	}
+	if err := h.router.Open(ctx); err != nil {
+		return err
+	}
 	addr, err := h.api.Listen(cfg.Listen)
 	if err != nil {
 		return err
