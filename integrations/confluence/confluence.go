@@ -396,11 +396,14 @@ func (in *Integration) do(ctx context.Context, method, path string, q url.Values
 	}
 	var rd *bytes.Reader
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		// Storage format is XHTML: keep its < and > readable on the wire.
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(body); err != nil {
 			return 0, integrations.Permanent("encode request", err)
 		}
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(buf.Bytes())
 	}
 	var req *http.Request
 	var err error

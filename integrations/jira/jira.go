@@ -448,9 +448,10 @@ func (in *Integration) retire(ctx context.Context, fp, key, kept string) error {
 }
 
 func (in *Integration) comment(ctx context.Context, key, body string) error {
-	c := gojira.Comment{Body: textcap.UTF16(body, MaxComment)}
+	// Not gojira.Comment: it would send empty author and visibility objects.
+	c := map[string]string{"body": textcap.UTF16(body, MaxComment)}
 	path := "rest/api/2/issue/" + url.PathEscape(key) + "/comment"
-	if _, err := in.call(ctx, http.MethodPost, path, &c, nil); err != nil {
+	if _, err := in.call(ctx, http.MethodPost, path, c, nil); err != nil {
 		return fmt.Errorf("comment on %s: %w", key, err)
 	}
 	return nil
@@ -488,7 +489,7 @@ func (in *Integration) transition(ctx context.Context, key string, names []strin
 			"no transition named %s; the issue offers %s",
 			strings.Join(names, " or "), strings.Join(offered, ", ")))
 	}
-	payload := gojira.CreateTransitionPayload{Transition: gojira.TransitionPayload{ID: id}}
+	payload := map[string]any{"transition": map[string]string{"id": id}}
 	if _, err := in.call(ctx, http.MethodPost, path, payload, nil); err != nil {
 		return fmt.Errorf("apply transition %s: %w", id, err)
 	}

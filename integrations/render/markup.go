@@ -43,10 +43,10 @@ func (v View) JiraWiki() string {
 	for _, k := range sortedKeys(v.Links) {
 		u := v.Links[k]
 		if !safeURL(u) {
-			fmt.Fprintf(&b, "\n%s: %s", WikiEscape(k), WikiEscape(u))
+			fmt.Fprintf(&b, "%s: %s\n", WikiEscape(k), WikiEscape(u))
 			continue
 		}
-		fmt.Fprintf(&b, "\n[%s|%s]", WikiEscape(k), strings.NewReplacer("|", "%7C", "]", "%5D").Replace(u))
+		fmt.Fprintf(&b, "[%s|%s]\n", WikiEscape(k), strings.NewReplacer("|", "%7C", "]", "%5D").Replace(u))
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

@@ -9,6 +9,7 @@
 package confluencefake
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
@@ -67,6 +68,7 @@ type Server struct {
 	delay    time.Duration
 	edits    []string
 	requests map[string]int
+	received []Request
 }
 
 // New starts a fake Confluence on 127.0.0.1. Its API lives under
@@ -159,6 +161,21 @@ func (s *Server) PageByTitle(space, title string) (Page, bool) {
 	return Page{}, false
 }
 
+// Request is one request the server received, authenticated or not.
+type Request struct {
+	Method string
+	Path   string
+	Body   string
+}
+
+// Received returns every request so far, oldest first, e.g. to compare a
+// body with a golden file.
+func (s *Server) Received() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.received...)
+}
+
 // Requests returns how many requests were served per "METHOD pattern".
 func (s *Server) Requests() map[string]int {
 	s.mu.Lock()
@@ -198,7 +215,10 @@ func (s *Server) byTitle(space, title string) *Page {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	r.Body = io.NopCloser(bytes.NewReader(raw))
 	s.mu.Lock()
+	s.received = append(s.received, Request{Method: r.Method, Path: r.URL.Path, Body: string(raw)})
 	delay := s.delay
 	var fault *Fault
 	if len(s.faults) > 0 {

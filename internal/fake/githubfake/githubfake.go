@@ -9,8 +9,10 @@
 package githubfake
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -116,6 +118,7 @@ type Server struct {
 	faults   []Fault
 	delay    time.Duration
 	requests map[string]int
+	received []Request
 }
 
 // New starts a fake GitHub on 127.0.0.1. Call Close when done.
@@ -218,6 +221,21 @@ func (s *Server) Statuses(repoName, sha string) []Status {
 	return out
 }
 
+// Request is one request the server received, authenticated or not.
+type Request struct {
+	Method string
+	Path   string
+	Body   string
+}
+
+// Received returns every request so far, oldest first, e.g. to compare a
+// body with a golden file.
+func (s *Server) Received() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.received...)
+}
+
 // Requests returns how many requests were served per "METHOD pattern".
 func (s *Server) Requests() map[string]int {
 	s.mu.Lock()
@@ -238,7 +256,10 @@ func copyIssue(is *Issue) Issue {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	r.Body = io.NopCloser(bytes.NewReader(raw))
 	s.mu.Lock()
+	s.received = append(s.received, Request{Method: r.Method, Path: r.URL.Path, Body: string(raw)})
 	delay := s.delay
 	var fault *Fault
 	if len(s.faults) > 0 {

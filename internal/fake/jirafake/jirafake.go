@@ -9,9 +9,11 @@
 package jirafake
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -134,6 +136,7 @@ type Server struct {
 	delay    time.Duration
 	hold     time.Duration
 	requests map[string]int
+	received []Request
 	now      func() time.Time
 }
 
@@ -220,6 +223,21 @@ func (s *Server) SetResolved(key string, t time.Time) bool {
 	return true
 }
 
+// Request is one request the server received, authenticated or not.
+type Request struct {
+	Method string
+	Path   string
+	Body   string
+}
+
+// Received returns every request so far, oldest first, e.g. to compare a
+// body with a golden file.
+func (s *Server) Received() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.received...)
+}
+
 // Requests returns how many requests were served per "METHOD path-pattern",
 // e.g. "POST /issue".
 func (s *Server) Requests() map[string]int {
@@ -251,7 +269,10 @@ func (s *Server) find(key string) *Issue {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	r.Body = io.NopCloser(bytes.NewReader(raw))
 	s.mu.Lock()
+	s.received = append(s.received, Request{Method: r.Method, Path: r.URL.Path, Body: string(raw)})
 	delay, hold := s.delay, s.hold
 	var fault *Fault
 	if len(s.faults) > 0 {
