@@ -224,32 +224,38 @@ func (in *Integration) find(ctx context.Context, fp string, closed bool) (*gh.Is
 		in.log.Warn("read github ref", "fingerprint", fp, "error", err)
 	}
 
-	list, err := in.list(ctx, fp, "all")
+	open, err := in.list(ctx, fp, "open", "created", "asc")
 	if err != nil {
 		return nil, err
 	}
-	var open, last *gh.Issue
-	for _, iss := range list {
-		switch {
-		case iss.GetState() == "open":
-			if open == nil || iss.GetNumber() < open.GetNumber() {
-				open = iss
-			}
-		case last == nil || iss.GetClosedAt().After(last.GetClosedAt().Time):
+	if len(open) > 0 {
+		return open[0], nil
+	}
+	if !closed || in.cfg.ReopenWithin <= 0 {
+		return nil, nil
+	}
+	// Recently closed issues were recently updated: the first page of the
+	// most recently updated holds the last one closed, however many times
+	// the problem came back before.
+	recent, err := in.list(ctx, fp, "closed", "updated", "desc")
+	if err != nil {
+		return nil, err
+	}
+	var last *gh.Issue
+	for _, iss := range recent {
+		if last == nil || iss.GetClosedAt().After(last.GetClosedAt().Time) {
 			last = iss
 		}
-	}
-	if open != nil || !closed {
-		return open, nil
 	}
 	return last, nil
 }
 
-// list returns the issues (not pull requests) of Repo carrying fp's label.
-func (in *Integration) list(ctx context.Context, fp, state string) ([]*gh.Issue, error) {
+// list returns the first page of issues (not pull requests) of Repo in
+// state carrying fp's label, in the given order.
+func (in *Integration) list(ctx context.Context, fp, state, sort, direction string) ([]*gh.Issue, error) {
 	owner, repo := split(in.cfg.Repo)
 	got, resp, err := in.client.Issues.ListByRepo(ctx, owner, repo, &gh.IssueListByRepoOptions{
-		State: state, Labels: []string{Label(fp)}, Sort: "created", Direction: "asc",
+		State: state, Labels: []string{Label(fp)}, Sort: sort, Direction: direction,
 		ListOptions: gh.ListOptions{PerPage: 50},
 	})
 	if err != nil {
@@ -277,14 +283,7 @@ func (in *Integration) create(ctx context.Context, a events.Alert, view render.V
 	if summary == "" {
 		summary = view.Title
 	}
-	where := a.Host
-	if where == "" {
-		where = a.Labels["host"]
-	}
-	if where != "" {
-		where = " on " + where
-	}
-	title := textcap.Runes(textcap.OneLine(fmt.Sprintf("[%s] %s%s: %s", a.Severity, a.Rule, where, summary)), MaxTitle)
+	title := textcap.Runes(textcap.OneLine(ticketTitle(a, summary)), MaxTitle)
 	// The marker goes first so that cutting a long body never loses it.
 	body := textcap.Runes(Marker(a.Fingerprint)+"\n"+view.Markdown(), MaxBody)
 	labels := append(append([]string(nil), in.cfg.Labels...), Label(a.Fingerprint))
@@ -309,7 +308,7 @@ func (in *Integration) create(ctx context.Context, a events.Alert, view render.V
 // NOTE: GitHub may serve the list from a replica a moment behind; two
 // creations that overlap within that moment may still leave two issues.
 func (in *Integration) settle(ctx context.Context, log *slog.Logger, fp string, mine *gh.Issue) *gh.Issue {
-	list, err := in.list(ctx, fp, "open")
+	list, err := in.list(ctx, fp, "open", "created", "asc")
 	if err != nil {
 		log.Warn("check for a duplicate github issue", "ref", in.ref(mine), "error", err)
 		return mine
@@ -394,6 +393,22 @@ func (in *Integration) run(ctx context.Context, ev events.Event) (integrations.R
 		rec = integrations.Receipt{Status: http.StatusCreated, Ref: fmt.Sprintf("%s#%d", t.Repo, t.Issue)}
 	}
 	return rec, nil
+}
+
+// ticketTitle reads "[critical] disk_full on web-1: disk almost full".
+func ticketTitle(a events.Alert, summary string) string {
+	t := a.Rule
+	if a.Severity != "" {
+		t = "[" + a.Severity + "] " + t
+	}
+	where := a.Host
+	if where == "" {
+		where = a.Labels["host"]
+	}
+	if where != "" {
+		t += " on " + where
+	}
+	return t + ": " + summary
 }
 
 func statusLine(r events.Run, state string) string {

@@ -372,3 +372,23 @@ func TestDeliver_RefToClosedIssueDoesNotHideOpenOne(t *testing.T) {
 		t.Fatalf("ref %q with %d issues, want a comment on #2", r.Ref, len(srv.Issues(repo)))
 	}
 }
+
+// A problem that came back more than a page of times still reopens its
+// latest issue rather than filing yet another.
+func TestDeliver_ReopenAfterManyRecurrences(t *testing.T) {
+	srv := githubfake.New(githubfake.Config{})
+	defer srv.Close()
+	in := newGitHub(t, srv, integrations.NewMemRefs(), "reopen_within: 1h\n")
+
+	const old = 55
+	for n := 1; n <= old; n++ {
+		deliver(t, in, alert(t, events.StatusFiring, "fp8", "x"))
+		srv.SetClosed(repo, n, time.Now().Add(-48*time.Hour+time.Duration(n)*time.Minute))
+	}
+	deliver(t, in, alert(t, events.StatusFiring, "fp8", "x"))
+	deliver(t, in, alert(t, events.StatusResolved, "fp8", "x"))
+	r := deliver(t, in, alert(t, events.StatusFiring, "fp8", "x"))
+	if want := fmt.Sprintf("%s#%d", repo, old+1); r.Ref != want || len(srv.Issues(repo)) != old+1 {
+		t.Fatalf("ref %q with %d issues, want %s reopened", r.Ref, len(srv.Issues(repo)), want)
+	}
+}

@@ -357,14 +357,14 @@ func (in *Integration) create(ctx context.Context, ev events.Event, a events.Ale
 	if summary == "" {
 		summary = view.Title
 	}
-	where := a.Host
-	if where == "" {
-		where = a.Labels["host"]
+	head := a.Rule
+	if where := hostOf(a); where != "" {
+		head += " on " + where
 	}
-	if where != "" {
-		where = " on " + where
+	if a.Severity != "" {
+		head = "[" + a.Severity + "] " + head
 	}
-	summary = fmt.Sprintf("[%s] %s%s: %s", a.Severity, a.Rule, where, summary)
+	summary = head + ": " + summary
 
 	labels := append(append([]string(nil), in.cfg.Labels...), Label(a.Fingerprint))
 	fields := map[string]any{}
@@ -588,6 +588,13 @@ func transportError(ctx context.Context, err error) *integrations.Error {
 		e.Reason = "network"
 	}
 	return e
+}
+
+func hostOf(a events.Alert) string {
+	if a.Host != "" {
+		return a.Host
+	}
+	return a.Labels["host"]
 }
 
 func stamp(ev events.Event) string {

@@ -57,6 +57,7 @@ type Issue struct {
 	Assignees   []string
 	Pull        bool
 	Created     time.Time
+	Updated     time.Time
 	Closed      *time.Time
 	Comments    []Comment
 	// Reopened counts how often the issue went from closed to open.
@@ -163,7 +164,8 @@ func (s *Server) AddPull(repoName, title string) int {
 		r = &repo{}
 		s.repos[repoName] = r
 	}
-	is := &Issue{Number: len(r.issues) + 1, Title: title, State: "open", Pull: true, Created: time.Now()}
+	now := time.Now()
+	is := &Issue{Number: len(r.issues) + 1, Title: title, State: "open", Pull: true, Created: now, Updated: now}
 	r.issues = append(r.issues, is)
 	return is.Number
 }
@@ -203,6 +205,7 @@ func (s *Server) SetClosed(repoName string, n int, t time.Time) bool {
 	}
 	r.issues[n-1].State = "closed"
 	r.issues[n-1].Closed = &t
+	r.issues[n-1].Updated = t
 	return true
 }
 
@@ -403,7 +406,8 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, name string, rp 
 		invalid(w, strings.Fields(msg)[0], "custom", msg)
 		return
 	}
-	is := &Issue{Number: len(rp.issues) + 1, Title: *req.Title, State: "open", Created: time.Now()}
+	now := time.Now()
+	is := &Issue{Number: len(rp.issues) + 1, Title: *req.Title, State: "open", Created: now, Updated: now}
 	if req.Body != nil {
 		is.Body = *req.Body
 	}
@@ -467,6 +471,7 @@ func (s *Server) edit(w http.ResponseWriter, r *http.Request, name string, is *I
 	if req.Labels != nil {
 		is.Labels = append([]string(nil), *req.Labels...)
 	}
+	is.Updated = time.Now()
 	writeJSON(w, http.StatusOK, s.issueJSON(name, is))
 }
 
@@ -489,6 +494,7 @@ func (s *Server) comment(w http.ResponseWriter, r *http.Request, is *Issue) {
 	s.nextCmt++
 	c := Comment{ID: s.nextCmt, Body: *req.Body}
 	is.Comments = append(is.Comments, c)
+	is.Updated = time.Now()
 	writeJSON(w, http.StatusCreated, map[string]any{"id": c.ID, "body": c.Body})
 }
 
@@ -535,8 +541,8 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request, rp *repo, sha st
 	})
 }
 
-// list serves GET /repos/{o}/{r}/issues with the state, labels, sort,
-// direction and per_page parameters. Pull requests are included, marked by
+// list serves GET /repos/{o}/{r}/issues with the state, labels, sort
+// (created or updated), direction and per_page parameters. Pull requests are included, marked by
 // a pull_request key, as on GitHub.
 func (s *Server) list(w http.ResponseWriter, r *http.Request, name string, rp *repo) {
 	q := r.URL.Query()
@@ -556,11 +562,16 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, name string, rp *r
 	}
 	// GitHub lists newest first unless asked otherwise.
 	asc := q.Get("direction") == "asc"
+	byUpdate := q.Get("sort") == "updated"
 	sort.SliceStable(hits, func(i, j int) bool {
-		if asc {
-			return hits[i].Number < hits[j].Number
+		a, b := hits[i], hits[j]
+		if !asc {
+			a, b = b, a
 		}
-		return hits[i].Number > hits[j].Number
+		if byUpdate && !a.Updated.Equal(b.Updated) {
+			return a.Updated.Before(b.Updated)
+		}
+		return a.Number < b.Number
 	})
 	per := 30
 	if n, err := strconv.Atoi(q.Get("per_page")); err == nil && n > 0 && n <= 100 {
@@ -636,6 +647,7 @@ func (s *Server) issueJSON(name string, is *Issue) map[string]any {
 		"state":          is.State,
 		"labels":         labelsJSON(is.Labels),
 		"created_at":     is.Created.UTC().Format(time.RFC3339),
+		"updated_at":     is.Updated.UTC().Format(time.RFC3339),
 		"html_url":       fmt.Sprintf("%s/%s/issues/%d", s.URL, name, is.Number),
 		"comments":       len(is.Comments),
 		"repository_url": s.URL + "/repos/" + name,
