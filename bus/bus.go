@@ -30,6 +30,7 @@ const (
 	BucketRefs      = "tend_refs"
 	BucketStats     = "tend_stats"
 	BucketDelivered = "tend_delivered"
+	BucketSeen      = "tend_seen"
 )
 
 // Options say where the bus lives.
@@ -59,6 +60,9 @@ type Bus struct {
 	// Delivered marks deliveries done, for a day, so a crash that loses
 	// JetStream's acknowledgements does not deliver anything twice.
 	Delivered jetstream.KeyValue
+	// Seen remembers inbound delivery ids for a week (GitHub redelivers
+	// for three days), so a redelivered webhook starts nothing twice.
+	Seen jetstream.KeyValue
 
 	// Embedded is when this process started the NATS server it uses.
 	Embedded time.Time
@@ -225,6 +229,7 @@ func (b *Bus) ensure(ctx context.Context, c config.Bus) error {
 	b.Refs = kv(BucketRefs, "tend outside references by fingerprint")
 	b.Stats = kv(BucketStats, "tend integration analytics")
 	b.Delivered = kv(BucketDelivered, "tend deliveries done, by integration and event", 24*time.Hour)
+	b.Seen = kv(BucketSeen, "tend inbound delivery ids already taken", 7*24*time.Hour)
 	return err
 }
 
