@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	gojira "github.com/andygrunwald/go-jira"
@@ -47,6 +48,8 @@ type Integration struct {
 	refs   integrations.Refs
 	log    *slog.Logger
 	now    func() time.Time
+	// searchPath is the search endpoint this JIRA answers.
+	searchPath atomic.Pointer[string]
 }
 
 // New returns a jira integration for spec. It returns a [*config.Error] for
@@ -82,7 +85,13 @@ func New(spec config.Integration, deps integrations.Deps) (*Integration, error) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Integration{name: spec.Name, cfg: cfg, client: client, refs: refs, log: log, now: time.Now}, nil
+	in := &Integration{name: spec.Name, cfg: cfg, client: client, refs: refs, log: log, now: time.Now}
+	path := searchJQL
+	if cfg.Token != "" {
+		path = searchClassic
+	}
+	in.searchPath.Store(&path)
+	return in, nil
 }
 
 // Deliver implements [integrations.Integration]. Firing alerts create,
@@ -336,6 +345,16 @@ func (in *Integration) get(ctx context.Context, key string) (*issue, error) {
 	return &iss, nil
 }
 
+// Search endpoints: JIRA Cloud removed the classic one (410 Gone) in favour
+// of /search/jql; JIRA Server/Data Center has only the classic one.
+const (
+	searchJQL     = "rest/api/2/search/jql"
+	searchClassic = "rest/api/2/search"
+)
+
+// search runs a JQL query on the fingerprint's label. It starts with the
+// endpoint the credentials suggest (Cloud for email and API token), and on
+// 404 or 410 switches to the other for good.
 func (in *Integration) search(ctx context.Context, fp, rest string, max int) ([]issue, error) {
 	jql := fmt.Sprintf("project = %s AND labels = %s AND %s",
 		strconv.Quote(in.cfg.Project), strconv.Quote(Label(fp)), rest)
@@ -343,13 +362,26 @@ func (in *Integration) search(ctx context.Context, fp, rest string, max int) ([]
 	q.Set("jql", jql)
 	q.Set("maxResults", strconv.Itoa(max))
 	q.Set("fields", issueFields)
-	var res struct {
-		Issues []issue `json:"issues"`
+
+	path := *in.searchPath.Load()
+	for try := 0; ; try++ {
+		var res struct {
+			Issues []issue `json:"issues"`
+		}
+		status, err := in.call(ctx, http.MethodGet, path+"?"+q.Encode(), nil, &res)
+		if err == nil {
+			return res.Issues, nil
+		}
+		if try == 1 || (status != http.StatusNotFound && status != http.StatusGone) {
+			return nil, fmt.Errorf("search issues: %w", err)
+		}
+		path = searchClassic
+		if path == *in.searchPath.Load() {
+			path = searchJQL
+		}
+		in.searchPath.Store(&path)
+		in.log.Info("switched jira search endpoint", "path", path)
 	}
-	if _, err := in.call(ctx, http.MethodGet, "rest/api/2/search?"+q.Encode(), nil, &res); err != nil {
-		return nil, fmt.Errorf("search issues: %w", err)
-	}
-	return res.Issues, nil
 }
 
 func (in *Integration) create(ctx context.Context, ev events.Event, a events.Alert, view render.View) (*issue, error) {

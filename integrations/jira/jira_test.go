@@ -419,3 +419,18 @@ func TestDeliver_RefToResolvedIssueDoesNotHideOpenOne(t *testing.T) {
 			r.Ref, len(iss.Comments), srv.Requests()["POST /issue"])
 	}
 }
+
+// The search endpoint follows the JIRA answering: Cloud credentials against
+// Data Center fall back to the classic search once, then stay there.
+func TestDeliver_SearchEndpointFallback(t *testing.T) {
+	srv := jirafake.New(jirafake.Config{DataCenter: true})
+	defer srv.Close()
+	in := newJira(t, srv, nil, "")
+	for i := 0; i < 3; i++ {
+		deliver(t, in, alert(t, events.StatusFiring, fmt.Sprintf("fp%d", i), "x"))
+	}
+	req := srv.Requests()
+	if req["GET /search/jql"] != 1 || req["GET /search"] < 3 || len(srv.Issues()) != 3 {
+		t.Fatalf("requests %v, want one 404 from /search/jql then classic searches", req)
+	}
+}

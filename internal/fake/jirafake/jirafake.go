@@ -51,6 +51,11 @@ type Config struct {
 	// NoDelete denies deleting issues (403), as most JIRA projects do for
 	// a bot account.
 	NoDelete bool
+	// DataCenter makes the fake answer like JIRA Server/Data Center:
+	// search at /rest/api/2/search only. By default it answers like JIRA
+	// Cloud, where that endpoint is gone (410) and /rest/api/2/search/jql
+	// replaces it.
+	DataCenter bool
 }
 
 // Comment is one comment on an issue.
@@ -337,6 +342,18 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"name": "tend", "active": true})
 	case r.Method == http.MethodGet && path == "/search":
 		s.count("GET /search")
+		if !s.cfg.DataCenter {
+			writeErr(w, http.StatusGone, []string{"The requested API has been removed. " +
+				"Please migrate to the /rest/api/3/search/jql API."}, nil)
+			return
+		}
+		s.search(w, r)
+	case r.Method == http.MethodGet && path == "/search/jql":
+		s.count("GET /search/jql")
+		if s.cfg.DataCenter {
+			writeErr(w, http.StatusNotFound, []string{"null for uri: " + r.URL.Path}, nil)
+			return
+		}
 		s.search(w, r)
 	case r.Method == http.MethodPost && path == "/issue":
 		s.count("POST /issue")
@@ -644,6 +661,11 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	out := make([]map[string]any, 0, len(hits))
 	for _, i := range hits {
 		out = append(out, s.issueJSON(i))
+	}
+	if strings.HasSuffix(r.URL.Path, "/jql") {
+		// The enhanced search pages by token and counts nothing.
+		writeJSON(w, http.StatusOK, map[string]any{"issues": out, "isLast": total <= max})
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"startAt": 0, "maxResults": max, "total": total, "issues": out,
