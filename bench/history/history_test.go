@@ -1,6 +1,7 @@
 package history
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tend-dev/tend/history"
+	"github.com/tend-dev/tend/report"
 )
 
 func newJS(tb testing.TB) jetstream.JetStream {
@@ -93,17 +95,33 @@ func BenchmarkImportWeek(b *testing.B) {
 		}
 		b.ReportMetric(float64(res.Imported)/imp.Seconds(), "samples/s")
 
+		// The report a user asks for after the import: the whole week, every
+		// metric the store knows, rendered to HTML (the largest form).
 		began = time.Now()
-		names := make([]string, w.Metrics)
-		for i := range names {
-			names[i] = w.Name(i)
-		}
 		until := w.Start.Add(w.Span)
-		pts, err := st.QueryAll(context.Background(), names, until.Add(-w.Span), until, time.Hour)
+		limits := map[string]float64{}
+		for i := 0; i < w.Metrics; i += 5 {
+			limits[w.Name(i)] = 100
+		}
+		rep, err := report.Build(context.Background(), st, report.Input{
+			Title: "week", Since: until.Add(-w.Span), Until: until, Limits: limits,
+		})
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.ReportMetric(time.Since(began).Seconds(), "query_s")
-		b.Logf("import %v (%d rollups), %d points for m0", imp, res.Rollups, len(pts[names[0]]))
+		var html bytes.Buffer
+		if err := rep.Render(&html, report.FormatHTML); err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(began)
+		b.ReportMetric(took.Seconds(), "report_s")
+		if len(rep.Metrics) != w.Metrics || rep.Metrics[0].NoData {
+			b.Fatalf("report has %d metrics", len(rep.Metrics))
+		}
+		b.Logf("import %v (%d rollups); report %v: %d metrics, %d anomalies, %d recommendations, %d KiB html",
+			imp, res.Rollups, took, len(rep.Metrics), len(rep.Anomalies), len(rep.Recommendations), html.Len()>>10)
+		if out := os.Getenv("TEND_BENCH_HTML"); out != "" {
+			_ = os.WriteFile(out, html.Bytes(), 0o644)
+		}
 	}
 }
