@@ -7,6 +7,13 @@ import (
 	"github.com/tend-dev/tend/config"
 )
 
+// API versions.
+const (
+	APIAuto = "auto"
+	APIv1   = "v1"
+	APIv2   = "v2"
+)
+
 // Page groupings for runs and alerts.
 const (
 	PerIncident = "incident"
@@ -38,6 +45,11 @@ type Config struct {
 	Alerts bool `yaml:"alerts"`
 	// TitlePrefix starts the title of every page tend makes. Default tend.
 	TitlePrefix string `yaml:"title_prefix" default:"tend"`
+	// API picks the REST API: "v1" (/rest/api/content, Server/Data Center
+	// and older Cloud sites), "v2" (/api/v2/pages, Confluence Cloud) or
+	// "auto", which starts with v1 and moves to v2 for good when v1 answers
+	// 410 Gone. Default auto.
+	API string `yaml:"api" default:"auto"`
 	// InsecureSkipVerify accepts any TLS certificate. Default false.
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
@@ -63,6 +75,8 @@ func parseConfig(node config.Node) (Config, error) {
 		return c, node.Errorf("space", "required: the key of the space pages go in")
 	case c.PagePer != PerIncident && c.PagePer != PerDay:
 		return c, node.Errorf("page_per", "want incident or day, got %q", c.PagePer)
+	case c.API != APIAuto && c.API != APIv1 && c.API != APIv2:
+		return c, node.Errorf("api", "want auto, v1 or v2, got %q", c.API)
 	}
 	c.URL = strings.TrimRight(c.URL, "/")
 	return c, nil

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tend-dev/tend/config"
@@ -43,6 +45,12 @@ type Integration struct {
 	auth string
 	refs integrations.Refs
 	log  *slog.Logger
+
+	// v2 is set once the site is known to answer only the version 2 API.
+	v2 atomic.Bool
+	// spaceID caches the space's id, which version 2 asks for.
+	spaceMu sync.Mutex
+	spaceID string
 }
 
 // New returns a confluence integration for spec. It returns a
@@ -68,7 +76,7 @@ func New(spec config.Integration, deps integrations.Deps) (*Integration, error) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Integration{
+	in := &Integration{
 		name: spec.Name,
 		cfg:  cfg,
 		hc: integrations.NewHTTPClient(integrations.HTTPOptions{
@@ -78,7 +86,9 @@ func New(spec config.Integration, deps integrations.Deps) (*Integration, error) 
 		auth: auth,
 		refs: refs,
 		log:  log,
-	}, nil
+	}
+	in.v2.Store(cfg.API == APIv2)
+	return in, nil
 }
 
 // Deliver implements [integrations.Integration]. A report event writes the
@@ -118,12 +128,10 @@ func (in *Integration) Deliver(ctx context.Context, ev events.Event) (integratio
 		}
 		return in.appendTo(ctx, ev, a.Fingerprint)
 	case ev.Type == events.TypeTest:
-		q := url.Values{"spaceKey": {in.cfg.Space}, "limit": {"1"}}
-		status, err := in.do(ctx, http.MethodGet, "/rest/api/content", q, nil, nil)
-		if err != nil {
-			return integrations.Receipt{Status: status}, fmt.Errorf("check space %s: %w", in.cfg.Space, err)
+		if _, err := in.byTitle(ctx, in.title("connection check")); err != nil {
+			return integrations.Receipt{Status: status(err)}, fmt.Errorf("check space %s: %w", in.cfg.Space, err)
 		}
-		return integrations.Receipt{Status: status}, nil
+		return integrations.Receipt{Status: http.StatusOK}, nil
 	}
 	return integrations.Receipt{}, nil
 }
@@ -286,7 +294,7 @@ func (in *Integration) locate(ctx context.Context, key, title string) (*page, er
 	return in.byTitle(ctx, title)
 }
 
-func (in *Integration) get(ctx context.Context, id string) (*page, error) {
+func (in *Integration) getV1(ctx context.Context, id string) (*page, error) {
 	var p page
 	q := url.Values{"expand": {"version,body.storage"}}
 	if _, err := in.do(ctx, http.MethodGet, "/rest/api/content/"+url.PathEscape(id), q, nil, &p); err != nil {
@@ -295,7 +303,7 @@ func (in *Integration) get(ctx context.Context, id string) (*page, error) {
 	return &p, nil
 }
 
-func (in *Integration) byTitle(ctx context.Context, title string) (*page, error) {
+func (in *Integration) byTitleV1(ctx context.Context, title string) (*page, error) {
 	var res struct {
 		Results []page `json:"results"`
 	}
@@ -350,7 +358,7 @@ func newContent(title, body string) content {
 	return c
 }
 
-func (in *Integration) create(ctx context.Context, title, body string) (*page, error) {
+func (in *Integration) createV1(ctx context.Context, title, body string) (*page, error) {
 	c := newContent(title, body)
 	c.Space.Key = in.cfg.Space
 	if in.cfg.Parent != "" {
@@ -366,7 +374,7 @@ func (in *Integration) create(ctx context.Context, title, body string) (*page, e
 	return &p, nil
 }
 
-func (in *Integration) update(ctx context.Context, p *page, title, body string) error {
+func (in *Integration) updateV1(ctx context.Context, p *page, title, body string) error {
 	c := newContent(title, body)
 	c.ID = p.ID
 	c.Space.Key = in.cfg.Space
@@ -426,10 +434,18 @@ func (in *Integration) do(ctx context.Context, method, path string, q url.Values
 	if errors.As(err, &e) && e.Status != 0 {
 		var ce struct {
 			Message string `json:"message"`
+			Errors  []struct {
+				Title string `json:"title"`
+			} `json:"errors"`
 		}
 		msg := textcap.Runes(textcap.OneLine(string(data)), 200)
-		if json.Unmarshal(data, &ce) == nil && ce.Message != "" {
-			msg = ce.Message
+		if json.Unmarshal(data, &ce) == nil {
+			switch {
+			case ce.Message != "":
+				msg = ce.Message
+			case len(ce.Errors) > 0 && ce.Errors[0].Title != "":
+				msg = ce.Errors[0].Title
+			}
 		}
 		if e.Status == http.StatusUnauthorized {
 			msg = "not authenticated (check email and api_token, or token): " + msg

@@ -85,12 +85,30 @@ func deliver(t *testing.T, in *confluence.Integration, ev events.Event) integrat
 	return r
 }
 
+// apis runs a test against a site with the version 1 API, a newer Cloud
+// site without it (found out by api: auto), and with api: v2 set.
+var apis = []struct {
+	name  string
+	fake  confluencefake.Config
+	extra string
+}{
+	{"v1", confluencefake.Config{}, ""},
+	{"auto to v2", confluencefake.Config{NoV1: true}, ""},
+	{"v2", confluencefake.Config{NoV1: true}, "api: v2\n"},
+}
+
 func TestDeliver_IncidentPage(t *testing.T) {
-	srv := confluencefake.New(confluencefake.Config{})
+	for _, api := range apis {
+		t.Run(api.name, func(t *testing.T) { incidentPage(t, api.fake, api.extra) })
+	}
+}
+
+func incidentPage(t *testing.T, cfg confluencefake.Config, extra string) {
+	srv := confluencefake.New(cfg)
 	defer srv.Close()
 	parent := srv.AddPage("OPS", "tend", "<p>reports</p>")
 	refs := integrations.NewMemRefs()
-	in := newConfluence(t, srv, refs, "alerts: true\nparent: '"+parent+"'\n")
+	in := newConfluence(t, srv, refs, extra+"alerts: true\nparent: '"+parent+"'\n")
 
 	firing := alertEvent(t, events.StatusFiring, "fp1")
 	r1 := deliver(t, in, firing)
@@ -165,9 +183,15 @@ func TestDeliver_ReportReplacesItsPage(t *testing.T) {
 }
 
 func TestDeliver_ConflictRefetchesOnce(t *testing.T) {
-	srv := confluencefake.New(confluencefake.Config{})
+	for _, api := range apis {
+		t.Run(api.name, func(t *testing.T) { conflictRefetchesOnce(t, api.fake, api.extra) })
+	}
+}
+
+func conflictRefetchesOnce(t *testing.T, cfg confluencefake.Config, extra string) {
+	srv := confluencefake.New(cfg)
 	defer srv.Close()
-	in := newConfluence(t, srv, integrations.NewMemRefs(), "")
+	in := newConfluence(t, srv, integrations.NewMemRefs(), extra)
 
 	r := deliver(t, in, runEvent(t, events.TypeOptimizationCompleted, "run1", "fp1"))
 	srv.EditBeforeUpdates("<p>note by a person</p>")
@@ -191,11 +215,17 @@ func TestDeliver_ConflictRefetchesOnce(t *testing.T) {
 }
 
 func TestDeliver_ConcurrentHubsShareOnePage(t *testing.T) {
-	srv := confluencefake.New(confluencefake.Config{})
+	for _, api := range apis {
+		t.Run(api.name, func(t *testing.T) { concurrentHubs(t, api.fake, api.extra) })
+	}
+}
+
+func concurrentHubs(t *testing.T, cfg confluencefake.Config, extra string) {
+	srv := confluencefake.New(cfg)
 	defer srv.Close()
 	hubs := []*confluence.Integration{
-		newConfluence(t, srv, integrations.NewMemRefs(), ""),
-		newConfluence(t, srv, integrations.NewMemRefs(), ""),
+		newConfluence(t, srv, integrations.NewMemRefs(), extra),
+		newConfluence(t, srv, integrations.NewMemRefs(), extra),
 	}
 	var wg sync.WaitGroup
 	for i, h := range hubs {
@@ -297,6 +327,7 @@ func TestNew_BadSettings(t *testing.T) {
 		{"no auth", "url: https://x/wiki\nspace: OPS", "api_token: required"},
 		{"no space", "url: https://x/wiki\ntoken: t", "space: required"},
 		{"bad page_per", "url: https://x/wiki\ntoken: t\nspace: OPS\npage_per: week", "want incident or day"},
+		{"bad api", "url: https://x/wiki\ntoken: t\nspace: OPS\napi: v3", "want auto, v1 or v2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -329,4 +360,20 @@ func TestRegistered(t *testing.T) {
 		}
 	}
 	t.Fatalf("confluence not registered: %v", integrations.Types())
+}
+
+func TestDeliver_V2UnknownSpaceIsPermanent(t *testing.T) {
+	srv := confluencefake.New(confluencefake.Config{NoV1: true})
+	defer srv.Close()
+	c := srv.Config()
+	settings := fmt.Sprintf("url: %s\nemail: %s\napi_token: %s\nspace: NOPE\n", srv.BaseURL(), c.Email, c.APIToken)
+	in, err := confluence.New(spec(t, settings), integrations.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = in.Deliver(context.Background(), runEvent(t, events.TypeOptimizationCompleted, "run1", "fp1"))
+	var e *integrations.Error
+	if !errors.As(err, &e) || !e.Permanent || !strings.Contains(err.Error(), "no space with key NOPE") {
+		t.Fatalf("error %v, want a permanent unknown space", err)
+	}
 }

@@ -1,5 +1,6 @@
 // Package confluence writes tend's reports to Confluence pages through the
-// REST API version 1 content endpoints, over plain net/http.
+// REST API, over plain net/http: the version 1 content endpoints, or the
+// version 2 pages endpoints on Confluence Cloud sites that retired version 1.
 //
 // A scheduled report gets a page of its own, titled after the report and
 // rewritten when the report is sent again. Optimization runs, and alerts

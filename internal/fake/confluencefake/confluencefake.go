@@ -35,6 +35,9 @@ type Config struct {
 	Spaces []string
 	// Prefix is the context path the API lives under. Default "/wiki".
 	Prefix string
+	// NoV1 answers the version 1 content endpoints with 410 Gone, as newer
+	// Confluence Cloud sites do; the version 2 pages endpoints always work.
+	NoV1 bool
 }
 
 // Page is one page as the fake keeps it.
@@ -253,7 +256,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if rest, ok := strings.CutPrefix(r.URL.Path, s.cfg.Prefix+"/api/v2/"); ok {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.serveV2(w, r, rest)
+		return
+	}
 	path, ok := strings.CutPrefix(r.URL.Path, s.cfg.Prefix+"/rest/api/content")
+	if ok && s.cfg.NoV1 {
+		writeErr(w, http.StatusGone, "This API has been removed. Use the v2 API.")
+		return
+	}
 	if !ok {
 		writeErr(w, http.StatusNotFound, "no such resource")
 		return
@@ -328,19 +341,26 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request) (pageReq, bool) 
 		writeErr(w, http.StatusBadRequest, "type must be page")
 		return req, false
 	}
-	if strings.TrimSpace(req.Title) == "" || len([]rune(req.Title)) > 255 {
-		writeErr(w, http.StatusBadRequest, "Title must be 1 to 255 characters")
-		return req, false
-	}
-	if req.Body.Storage.Representation != "storage" {
-		writeErr(w, http.StatusBadRequest, "Unsupported representation: "+req.Body.Storage.Representation)
-		return req, false
-	}
-	if err := wellFormed(req.Body.Storage.Value); err != nil {
-		writeErr(w, http.StatusBadRequest, "Error parsing xhtml: "+err.Error())
+	if msg := checkPage(req.Title, req.Body.Storage.Representation, req.Body.Storage.Value); msg != "" {
+		writeErr(w, http.StatusBadRequest, msg)
 		return req, false
 	}
 	return req, true
+}
+
+// checkPage applies Confluence's rules on a page's title and body and
+// returns what is wrong, or "".
+func checkPage(title, representation, body string) string {
+	if strings.TrimSpace(title) == "" || len([]rune(title)) > 255 {
+		return "Title must be 1 to 255 characters"
+	}
+	if representation != "storage" {
+		return "Unsupported representation: " + representation
+	}
+	if err := wellFormed(body); err != nil {
+		return "Error parsing xhtml: " + err.Error()
+	}
+	return ""
 }
 
 // wellFormed checks that body parses as XHTML: every tag closed and every
