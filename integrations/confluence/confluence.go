@@ -136,6 +136,12 @@ func (in *Integration) Deliver(ctx context.Context, ev events.Event) (integratio
 	return integrations.Receipt{}, nil
 }
 
+// Close releases idle connections; it implements [integrations.Closer].
+func (in *Integration) Close() error {
+	in.hc.CloseIdleConnections()
+	return nil
+}
+
 func (in *Integration) refKey(parts ...string) string {
 	return integrations.RefKey(append([]string{"confluence", in.name}, parts...)...)
 }

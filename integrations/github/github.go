@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,7 @@ type Integration struct {
 	refs   integrations.Refs
 	log    *slog.Logger
 	now    func() time.Time
+	idle   func()
 }
 
 // New returns a github integration for spec. It returns a [*config.Error]
@@ -63,6 +65,7 @@ func New(spec config.Integration, deps integrations.Deps) (*Integration, error) 
 		Timeout:            timeout,
 		InsecureSkipVerify: cfg.InsecureSkipVerify,
 	})
+	idle := hc.CloseIdleConnections // before wrapping: it reaches the transport
 	hc.Transport = capBody{next: hc.Transport}
 	client := gh.NewClient(hc).WithAuthToken(cfg.Token)
 	if cfg.URL != "" {
@@ -78,7 +81,10 @@ func New(spec config.Integration, deps integrations.Deps) (*Integration, error) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Integration{name: spec.Name, cfg: cfg, client: client, refs: refs, log: log, now: time.Now}, nil
+	return &Integration{
+		name: spec.Name, cfg: cfg, client: client, refs: refs, log: log, now: time.Now,
+		idle: idle,
+	}, nil
 }
 
 // Deliver implements [integrations.Integration]: alerts go to issues,
@@ -285,7 +291,7 @@ func (in *Integration) create(ctx context.Context, a events.Alert, view render.V
 	}
 	title := textcap.Runes(textcap.OneLine(ticketTitle(a, summary)), MaxTitle)
 	// The marker goes first so that cutting a long body never loses it.
-	body := textcap.Runes(Marker(a.Fingerprint)+"\n"+view.Markdown(), MaxBody)
+	body := textcap.Runes(Marker(a.Fingerprint)+"\n"+quiet(view.Markdown()), MaxBody)
 	labels := append(append([]string(nil), in.cfg.Labels...), Label(a.Fingerprint))
 	req := &gh.IssueRequest{Title: &title, Body: &body, Labels: &labels}
 	if len(in.cfg.Assignees) > 0 {
@@ -347,16 +353,6 @@ func (in *Integration) run(ctx context.Context, ev events.Event) (integrations.R
 	if err := ev.Decode(&r); err != nil {
 		return integrations.Receipt{}, integrations.Permanent("bad event", err)
 	}
-	t := r.Trigger
-	if t.Repo == "" || (t.Issue == 0 && t.SHA == "") {
-		return integrations.Receipt{}, nil
-	}
-	if !in.allowed(t.Repo) {
-		return integrations.Receipt{}, integrations.Permanent("repo not allowed",
-			fmt.Errorf("run %s names repository %s, which is neither repo nor in run_repos", r.ID, t.Repo))
-	}
-	owner, repo := split(t.Repo)
-
 	var state string
 	switch ev.Type {
 	case events.TypeOptimizationStarted:
@@ -368,6 +364,15 @@ func (in *Integration) run(ctx context.Context, ev events.Event) (integrations.R
 	default:
 		return integrations.Receipt{}, nil
 	}
+	t := r.Trigger
+	if t.Repo == "" || (t.Issue == 0 && t.SHA == "") {
+		return integrations.Receipt{}, nil
+	}
+	if !in.allowed(t.Repo) {
+		return integrations.Receipt{}, integrations.Permanent("repo not allowed",
+			fmt.Errorf("run %s names repository %s, which is neither repo nor in run_repos", r.ID, t.Repo))
+	}
+	owner, repo := split(t.Repo)
 	var rec integrations.Receipt
 
 	// The status goes first: setting it again on a retry is harmless,
@@ -394,6 +399,14 @@ func (in *Integration) run(ctx context.Context, ev events.Event) (integrations.R
 	}
 	return rec, nil
 }
+
+// mention matches an @login or @org/team where GitHub would notify it.
+var mention = regexp.MustCompile(`(^|[^\w` + "`" + `])@([A-Za-z0-9])`)
+
+// quiet keeps event text from notifying people: an alert summary saying
+// "@org/everyone" must not page a whole organisation. A word joiner after
+// the @ breaks the mention and reads the same.
+func quiet(s string) string { return mention.ReplaceAllString(s, "$1@\u2060$2") }
 
 // ticketTitle reads "[critical] disk_full on web-1: disk almost full".
 func ticketTitle(a events.Alert, summary string) string {
@@ -457,7 +470,7 @@ func (in *Integration) check(ctx context.Context) (integrations.Receipt, error) 
 }
 
 func (in *Integration) comment(ctx context.Context, owner, repo string, n int, body string) error {
-	body = textcap.Runes(body, MaxBody)
+	body = textcap.Runes(quiet(body), MaxBody)
 	_, resp, err := in.client.Issues.CreateComment(ctx, owner, repo, n, &gh.IssueComment{Body: &body})
 	if err != nil {
 		return fmt.Errorf("comment on %s/%s#%d: %w", owner, repo, n, classify(ctx, resp, err))
@@ -472,6 +485,12 @@ func (in *Integration) remember(ctx context.Context, log *slog.Logger, fp, ref s
 	if err := in.refs.Put(ctx, in.refKey(fp), ref); err != nil {
 		log.Warn("store github ref", "ref", ref, "error", err)
 	}
+}
+
+// Close releases idle connections; it implements [integrations.Closer].
+func (in *Integration) Close() error {
+	in.idle()
+	return nil
 }
 
 // ref is "owner/name#number", as kept in Refs and returned in receipts.

@@ -392,3 +392,30 @@ func TestDeliver_ReopenAfterManyRecurrences(t *testing.T) {
 		t.Fatalf("ref %q with %d issues, want %s reopened", r.Ref, len(srv.Issues(repo)), want)
 	}
 }
+
+func TestDeliver_MentionsInEventTextNotifyNobody(t *testing.T) {
+	srv := githubfake.New(githubfake.Config{})
+	defer srv.Close()
+	in := newGitHub(t, srv, integrations.NewMemRefs(), "")
+	deliver(t, in, alert(t, events.StatusFiring, "fp9", "ping @acme/everyone and dana@example.com"))
+	deliver(t, in, alert(t, events.StatusFiring, "fp9", "@root again"))
+	iss := srv.Issues(repo)[0]
+	for _, body := range []string{iss.Body, iss.Comments[0].Body} {
+		if strings.Contains(body, "@acme") || strings.Contains(body, "\n@root") || strings.Contains(body, " @root") {
+			t.Errorf("body keeps a live mention:\n%s", body)
+		}
+	}
+	if !strings.Contains(iss.Body, "dana@example.com") {
+		t.Errorf("an email address was changed:\n%s", iss.Body)
+	}
+}
+
+func TestIntegration_Close(t *testing.T) {
+	srv := githubfake.New(githubfake.Config{})
+	defer srv.Close()
+	in := newGitHub(t, srv, nil, "")
+	var _ integrations.Closer = in
+	if err := in.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -48,8 +48,15 @@ type Integration struct {
 	refs   integrations.Refs
 	log    *slog.Logger
 	now    func() time.Time
+	idle   func()
 	// searchPath is the search endpoint this JIRA answers.
 	searchPath atomic.Pointer[string]
+}
+
+// Close releases idle connections; it implements [integrations.Closer].
+func (in *Integration) Close() error {
+	in.idle()
+	return nil
 }
 
 // New returns a jira integration for spec. It returns a [*config.Error] for
@@ -67,6 +74,7 @@ func New(spec config.Integration, deps integrations.Deps) (*Integration, error) 
 		Timeout:            timeout,
 		InsecureSkipVerify: cfg.InsecureSkipVerify,
 	})
+	idle := hc.CloseIdleConnections // before wrapping: it reaches the transport
 	base := capBody{next: hc.Transport}
 	if cfg.Token != "" {
 		hc.Transport = &gojira.PATAuthTransport{Token: cfg.Token, Transport: base}
@@ -85,7 +93,9 @@ func New(spec config.Integration, deps integrations.Deps) (*Integration, error) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	in := &Integration{name: spec.Name, cfg: cfg, client: client, refs: refs, log: log, now: time.Now}
+	in := &Integration{
+		name: spec.Name, cfg: cfg, client: client, refs: refs, log: log, now: time.Now, idle: idle,
+	}
 	path := searchJQL
 	if cfg.Token != "" {
 		path = searchClassic
