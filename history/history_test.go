@@ -3,6 +3,7 @@ package history_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tend-dev/tend/config"
 	"github.com/tend-dev/tend/events"
 	"github.com/tend-dev/tend/history"
 )
@@ -137,8 +139,15 @@ func TestImportCSV(t *testing.T) {
 	}
 	checkPoint(t, "disk", pts[0], t0, 2, 10, 20, 30)
 
-	if _, err := st.Import(context.Background(), strings.NewReader(csv), "xml"); err == nil {
-		t.Error("xml import did not fail")
+	if _, err := st.Import(context.Background(), strings.NewReader(""), "xml"); !errors.Is(err, history.ErrFormat) {
+		t.Errorf("xml import: %v", err)
+	}
+
+	// A sample of an hour already left behind is late for the rollups.
+	late := fmt.Sprintf("%d,disk.used,1\n%d,disk.used,2\n", t0.Add(2*time.Hour).Unix(), t0.Unix())
+	res, err = st.Import(context.Background(), strings.NewReader(late), history.FormatCSV)
+	if err != nil || res.Late != 1 || res.Imported != 2 {
+		t.Errorf("late import = %+v, %v", res, err)
 	}
 }
 
@@ -284,5 +293,29 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestDecodeConfig(t *testing.T) {
+	cfg, err := config.Parse("tend.yaml", []byte("history: {raw: 2d, \"1m\": 10d}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := history.Decode(cfg.History)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hc.Raw.D() != 48*time.Hour || hc.Minute.D() != 240*time.Hour || hc.Hour.D() != 400*24*time.Hour {
+		t.Errorf("config = %+v", hc)
+	}
+	cfg, err = config.Parse("tend.yaml", []byte("history: {raw: 2d, \"5m\": 10d}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := history.Decode(cfg.History); err == nil || !strings.Contains(err.Error(), "5m") {
+		t.Errorf("unknown key: %v", err)
+	}
+	if hc, err := history.Decode(config.Node{}); err != nil || hc != history.DefaultConfig() {
+		t.Errorf("absent section = %+v, %v", hc, err)
 	}
 }

@@ -28,6 +28,8 @@ const (
 // ErrFormat is returned for an import format tend does not read.
 var ErrFormat = errors.New("unknown import format")
 
+var errValueRequired = errors.New("value is required")
+
 // maxLineErrors is how many malformed lines an [ImportResult] names.
 const maxLineErrors = 10
 
@@ -44,6 +46,10 @@ type ImportResult struct {
 	// RollupOnly counts samples older than the raw retention: they went
 	// into rollups only.
 	RollupOnly int `json:"rollup_only"`
+	// Late counts samples left out of the rollups because their series had
+	// already moved to a later hour: an import must be in time order per
+	// series (any order across series). They are still stored raw.
+	Late uint64 `json:"late"`
 	// Skipped counts malformed lines; Errors names the first few.
 	Skipped int         `json:"skipped"`
 	Errors  []LineError `json:"errors,omitempty"`
@@ -79,6 +85,11 @@ func (e LineError) String() string { return fmt.Sprintf("line %d: %s", e.Line, e
 func (s *Store) Import(ctx context.Context, r io.Reader, format string) (ImportResult, error) {
 	began := time.Now()
 	res := ImportResult{}
+	switch format {
+	case "", FormatJSONLines, "json", "ndjson", FormatCSV:
+	default:
+		return res, fmt.Errorf("import %q: %w (want %s or %s)", format, ErrFormat, FormatJSONLines, FormatCSV)
+	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 256<<10), 1<<20)
 
@@ -97,7 +108,8 @@ func (s *Store) Import(ctx context.Context, r io.Reader, format string) (ImportR
 	if ferr := im.finish(ctx); err == nil {
 		err = ferr
 	}
-	res.Rollups = im.agg.Stats().Flushed
+	st := im.agg.Stats()
+	res.Rollups, res.Late = st.Flushed, st.Late
 	res.Elapsed = time.Since(began)
 	if res.Skipped > 0 {
 		s.log.Warn("import skipped malformed lines", "skipped", res.Skipped, "first", res.Errors[0].String())
@@ -123,12 +135,17 @@ type importer struct {
 	prev        []jetstream.PubAckFuture
 }
 
+// maxInterned bounds the interned strings, should labels carry ids.
+const maxInterned = 100_000
+
 func (im *importer) intern(b []byte) string {
 	if s, ok := im.strs[string(b)]; ok {
 		return s
 	}
 	s := string(b)
-	im.strs[s] = s
+	if len(im.strs) < maxInterned {
+		im.strs[s] = s
+	}
 	return s
 }
 
@@ -152,7 +169,10 @@ func (im *importer) run(ctx context.Context, sc *bufio.Scanner, format string, r
 		var err error
 		switch format {
 		case FormatJSONLines, "json", "ndjson":
-			m, err = parseJSONLine(text)
+			var ok bool
+			if m, ok, err = im.parseJSONFast(text); !ok {
+				m, err = parseJSONLine(text)
+			}
 		case FormatCSV:
 			if res.Lines == 1 && bytes.HasPrefix(text, []byte("time,")) {
 				continue
@@ -280,7 +300,7 @@ func parseJSONLine(b []byte) (events.Metric, error) {
 		return events.Metric{}, fmt.Errorf("bad JSON: %w", err)
 	}
 	if js.Value == nil {
-		return events.Metric{}, errors.New("value is required")
+		return events.Metric{}, errValueRequired
 	}
 	if len(js.Time) == 0 {
 		return events.Metric{}, errors.New("time is required")

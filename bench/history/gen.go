@@ -49,21 +49,37 @@ func (w Week) Value(i, k int) float64 {
 // CSV returns a reader producing the week as CSV, time-major, without
 // holding it all in memory.
 func (w Week) CSV() io.Reader {
-	return &csvReader{w: w, n: int(w.Span / w.Step)}
+	return &genReader{w: w, n: int(w.Span / w.Step)}
 }
 
-type csvReader struct {
+// JSONLines returns the week as JSON Lines, like CSV.
+func (w Week) JSONLines() io.Reader {
+	return &genReader{w: w, n: int(w.Span / w.Step), json: true}
+}
+
+type genReader struct {
 	w    Week
 	n, k int
+	json bool
 	buf  bytes.Buffer
 }
 
-func (r *csvReader) Read(p []byte) (int, error) {
+func (r *genReader) Read(p []byte) (int, error) {
 	for r.buf.Len() < len(p) && r.k < r.n {
-		ts := r.w.Start.Add(time.Duration(r.k) * r.w.Step).Unix()
+		ts := r.w.Start.Add(time.Duration(r.k) * r.w.Step)
 		b := r.buf.AvailableBuffer()
 		for i := 0; i < r.w.Metrics; i++ {
-			b = strconv.AppendInt(b, ts, 10)
+			if r.json {
+				b = append(b, `{"name":"`...)
+				b = append(b, r.w.Name(i)...)
+				b = append(b, `","value":`...)
+				b = strconv.AppendFloat(b, r.w.Value(i, r.k), 'f', 3, 64)
+				b = append(b, `,"time":"`...)
+				b = ts.AppendFormat(b, time.RFC3339)
+				b = append(b, `","host":"bench-host","labels":{"env":"bench"}}`+"\n"...)
+				continue
+			}
+			b = strconv.AppendInt(b, ts.Unix(), 10)
 			b = append(b, ',')
 			b = append(b, r.w.Name(i)...)
 			b = append(b, ',')

@@ -75,9 +75,16 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 }
 
+// BenchmarkImportWeek imports the week as CSV, or as JSON Lines (with a
+// label on every sample) when TEND_BENCH_FORMAT=jsonl, then builds the
+// week's report.
 func BenchmarkImportWeek(b *testing.B) {
 	w := week()
-	b.Logf("GOMAXPROCS=%d, %d samples", runtime.GOMAXPROCS(0), w.Samples())
+	format := history.FormatCSV
+	if os.Getenv("TEND_BENCH_FORMAT") == history.FormatJSONLines {
+		format = history.FormatJSONLines
+	}
+	b.Logf("GOMAXPROCS=%d, %d samples as %s", runtime.GOMAXPROCS(0), w.Samples(), format)
 	for b.Loop() {
 		b.StopTimer()
 		js := newJS(b)
@@ -85,7 +92,11 @@ func BenchmarkImportWeek(b *testing.B) {
 		b.StartTimer()
 
 		began := time.Now()
-		res, err := st.Import(context.Background(), w.CSV(), history.FormatCSV)
+		src := w.CSV()
+		if format == history.FormatJSONLines {
+			src = w.JSONLines()
+		}
+		res, err := st.Import(context.Background(), src, format)
 		if err != nil {
 			b.Fatal(err)
 		}
