@@ -31,9 +31,11 @@ const MaxTitle = 255
 const maxAnswer = 8 << 20
 
 func init() {
-	integrations.Register("confluence", func(spec config.Integration, deps integrations.Deps) (integrations.Integration, error) {
-		return New(spec, deps)
-	})
+	integrations.Register("confluence", factory)
+}
+
+func factory(spec config.Integration, deps integrations.Deps) (integrations.Integration, error) {
+	return New(spec, deps)
 }
 
 // Integration writes reports to Confluence pages. It is safe for concurrent

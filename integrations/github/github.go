@@ -32,9 +32,11 @@ const (
 const maxAnswer = 4 << 20
 
 func init() {
-	integrations.Register("github", func(spec config.Integration, deps integrations.Deps) (integrations.Integration, error) {
-		return New(spec, deps)
-	})
+	integrations.Register("github", factory)
+}
+
+func factory(spec config.Integration, deps integrations.Deps) (integrations.Integration, error) {
+	return New(spec, deps)
 }
 
 // Integration files alerts as GitHub issues and reports optimization runs
@@ -159,7 +161,8 @@ func (in *Integration) firing(ctx context.Context, ev events.Event, a events.Ale
 			State: gh.String("open"),
 		})
 		if err != nil {
-			return integrations.Receipt{Status: status(resp), Ref: ref}, fmt.Errorf("reopen %s: %w", ref, classify(ctx, resp, err))
+			err = fmt.Errorf("reopen %s: %w", ref, classify(ctx, resp, err))
+			return integrations.Receipt{Status: status(resp), Ref: ref}, err
 		}
 		body := fmt.Sprintf("**Firing again** at %s; reopened by tend.\n\n%s", stamp(ev), view.Markdown())
 		if err := in.comment(ctx, owner, repo, iss.GetNumber(), body); err != nil {
@@ -201,7 +204,8 @@ func (in *Integration) resolved(ctx context.Context, ev events.Event, a events.A
 		State: gh.String("closed"), StateReason: gh.String("completed"),
 	})
 	if err != nil {
-		return integrations.Receipt{Status: status(resp), Ref: ref}, fmt.Errorf("close %s: %w", ref, classify(ctx, resp, err))
+		err = fmt.Errorf("close %s: %w", ref, classify(ctx, resp, err))
+		return integrations.Receipt{Status: status(resp), Ref: ref}, err
 	}
 	in.remember(ctx, log, a.Fingerprint, ref)
 	log.Info("closed github issue", "ref", ref)
@@ -385,7 +389,8 @@ func (in *Integration) run(ctx context.Context, ev events.Event) (integrations.R
 		}
 		_, resp, err := in.client.Repositories.CreateStatus(ctx, owner, repo, t.SHA, st)
 		if err != nil {
-			return integrations.Receipt{Status: status(resp)}, fmt.Errorf("set status on %s: %w", short(t.SHA), classify(ctx, resp, err))
+			err = fmt.Errorf("set status on %s: %w", short(t.SHA), classify(ctx, resp, err))
+			return integrations.Receipt{Status: status(resp)}, err
 		}
 		rec = integrations.Receipt{Status: status(resp), Ref: t.Repo + "@" + short(t.SHA)}
 	}

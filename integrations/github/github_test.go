@@ -257,7 +257,8 @@ func TestDeliver_Failures(t *testing.T) {
 		text      string
 	}{
 		{name: "422 validation", permanent: true, reason: "http 422", text: "Validation Failed; body: too long",
-			fault: &githubfake.Fault{Status: 422, Body: `{"message":"Validation Failed","errors":[{"field":"body","code":"custom","message":"too long"}]}`}},
+			fault: &githubfake.Fault{Status: 422, Body: `{"message":"Validation Failed",` +
+				`"errors":[{"field":"body","code":"custom","message":"too long"}]}`}},
 		{name: "401", badToken: true, permanent: true, reason: "http 401", text: "check token"},
 		{name: "404", permanent: true, reason: "http 404", fault: &githubfake.Fault{Status: 404}},
 		{name: "500", reason: "http 500", fault: &githubfake.Fault{Status: 500}},

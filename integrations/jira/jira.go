@@ -35,9 +35,11 @@ const (
 const maxAnswer = 4 << 20
 
 func init() {
-	integrations.Register("jira", func(spec config.Integration, deps integrations.Deps) (integrations.Integration, error) {
-		return New(spec, deps)
-	})
+	integrations.Register("jira", factory)
+}
+
+func factory(spec config.Integration, deps integrations.Deps) (integrations.Integration, error) {
+	return New(spec, deps)
 }
 
 // Integration files alerts as JIRA issues. It is safe for concurrent use.
@@ -430,7 +432,8 @@ func (in *Integration) create(ctx context.Context, ev events.Event, a events.Ale
 	}
 
 	var made issue
-	if _, err := in.call(ctx, http.MethodPost, "rest/api/2/issue", map[string]any{"fields": fields}, &made); err != nil {
+	req := map[string]any{"fields": fields}
+	if _, err := in.call(ctx, http.MethodPost, "rest/api/2/issue", req, &made); err != nil {
 		return nil, fmt.Errorf("create issue: %w", err)
 	}
 	if made.Key == "" {
@@ -483,7 +486,8 @@ func (in *Integration) retire(ctx context.Context, fp, key, kept string) error {
 	if _, err := in.call(ctx, http.MethodPut, "rest/api/2/issue/"+url.PathEscape(key), edit, nil); err != nil {
 		return fmt.Errorf("remove label: %w", err)
 	}
-	if err := in.comment(ctx, key, fmt.Sprintf("Duplicate of %s, filed at the same moment by another tend hub.", kept)); err != nil {
+	note := fmt.Sprintf("Duplicate of %s, filed at the same moment by another tend hub.", kept)
+	if err := in.comment(ctx, key, note); err != nil {
 		return err
 	}
 	return in.transition(ctx, key, []string{in.cfg.DoneTransition})

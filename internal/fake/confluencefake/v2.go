@@ -171,6 +171,10 @@ func nonNil[T any](s []T) []T {
 
 func writeErrV2(w http.ResponseWriter, status int, title string) {
 	writeJSON(w, status, map[string]any{"errors": []map[string]any{
-		{"status": status, "code": strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_")), "title": title},
+		{
+			"status": status,
+			"code":   strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_")),
+			"title":  title,
+		},
 	}})
 }

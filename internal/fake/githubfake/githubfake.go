@@ -84,7 +84,8 @@ func SecondaryLimit(retryAfter int) Fault {
 		Status: http.StatusForbidden,
 		Header: http.Header{"Retry-After": {strconv.Itoa(retryAfter)}},
 		Body: `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before ` +
-			`you try again.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`,
+			`you try again.","documentation_url":"https://docs.github.com/rest/overview/` +
+			`rate-limits-for-the-rest-api#about-secondary-rate-limits"}`,
 	}
 }
 

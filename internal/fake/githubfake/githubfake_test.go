@@ -45,9 +45,12 @@ func TestServer_EnforcesGitHubRules(t *testing.T) {
 		{"create", "POST", "/repos/tend-dev/app/issues", issue(strings.Repeat("é", 65536)), true, 201, `"number":1`},
 		{"list by label", "GET", "/repos/tend-dev/app/issues?labels=tend-x&state=all", nil, true, 200, `"number":1`},
 		{"list other label", "GET", "/repos/tend-dev/app/issues?labels=tend-y", nil, true, 200, `[]`},
-		{"search", "GET", "/search/issues?q=repo:tend-dev/app+label:tend-x+is:issue+is:open", nil, true, 200, `"total_count":1`},
-		{"bad status", "POST", "/repos/tend-dev/app/statuses/0123456789", map[string]string{"state": "done"}, true, 422, "state"},
-		{"status", "POST", "/repos/tend-dev/app/statuses/0123456789", map[string]string{"state": "pending", "context": "c"}, true, 201, "pending"},
+		{"search", "GET", "/search/issues?q=repo:tend-dev/app+label:tend-x+is:issue+is:open", nil, true, 200,
+			`"total_count":1`},
+		{"bad status", "POST", "/repos/tend-dev/app/statuses/0123456789",
+			map[string]string{"state": "done"}, true, 422, "state"},
+		{"status", "POST", "/repos/tend-dev/app/statuses/0123456789",
+			map[string]string{"state": "pending", "context": "c"}, true, 201, "pending"},
 		{"unknown repo", "GET", "/repos/x/y/issues", nil, true, 404, "Not Found"},
 	}
 	for _, tt := range tests {

@@ -48,10 +48,11 @@ func TestServer_EnforcesJiraRules(t *testing.T) {
 			`"errors":{"summary":"Summary must be less than 255 characters."}`},
 		{"newline", "POST", "/rest/api/2/issue", create("a\nb"), true, 400, `"summary":"The summary is invalid`},
 		{"create", "POST", "/rest/api/2/issue", create(strings.Repeat("a", 255)), true, 201, `"key":"OPS-1"`},
-		{"search", "GET", "/rest/api/2/search/jql?jql=" + escape(`labels = "tend-x" AND statusCategory != Done`), "", true, 200, `"key":"OPS-1"`},
-		{"search done", "GET", "/rest/api/2/search/jql?jql=" + escape(`labels = "tend-x" AND statusCategory = Done`), "", true, 200, `"issues":[]`},
-		{"bad jql", "GET", "/rest/api/2/search/jql?jql=" + escape(`assignee in (x)`), "", true, 400, "Error in the JQL Query"},
-		{"classic search gone", "GET", "/rest/api/2/search?jql=" + escape(`labels = "tend-x"`), "", true, 410, "has been removed"},
+		{"search", "GET", jql(`labels = "tend-x" AND statusCategory != Done`), "", true, 200, `"key":"OPS-1"`},
+		{"search done", "GET", jql(`labels = "tend-x" AND statusCategory = Done`), "", true, 200, `"issues":[]`},
+		{"bad jql", "GET", jql(`assignee in (x)`), "", true, 400, "Error in the JQL Query"},
+		{"classic search gone", "GET", "/rest/api/2/search?jql=" + escape(`labels = "tend-x"`), "", true, 410,
+			"has been removed"},
 		{"transitions", "GET", "/rest/api/2/issue/OPS-1/transitions", "", true, 200, `"name":"Done"`},
 		{"bad transition", "POST", "/rest/api/2/issue/OPS-1/transitions", `{"transition":{"id":"41"}}`, true, 400,
 			"Transition id '41' is not valid"},
@@ -69,6 +70,8 @@ func TestServer_EnforcesJiraRules(t *testing.T) {
 	}
 }
 
+func jql(q string) string { return "/rest/api/2/search/jql?jql=" + escape(q) }
+
 func escape(s string) string {
 	return strings.NewReplacer(" ", "%20", `"`, "%22", "=", "%3D", "!", "%21", "(", "%28", ")", "%29").Replace(s)
 }
@@ -79,7 +82,8 @@ func TestServer_DataCenterSearch(t *testing.T) {
 	if status, _ := call(t, srv, "GET", "/rest/api/2/search/jql?jql=", "", true); status != 404 {
 		t.Errorf("search/jql on Data Center: %d, want 404", status)
 	}
-	if status, body := call(t, srv, "GET", "/rest/api/2/search?jql=", "", true); status != 200 || !strings.Contains(body, `"total":0`) {
+	status, body := call(t, srv, "GET", "/rest/api/2/search?jql=", "", true)
+	if status != 200 || !strings.Contains(body, `"total":0`) {
 		t.Errorf("classic search on Data Center: %d %s", status, body)
 	}
 }
