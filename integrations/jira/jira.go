@@ -210,16 +210,22 @@ func (in *Integration) firing(ctx context.Context, ev events.Event, a events.Ale
 		return integrations.Receipt{Status: http.StatusCreated, Ref: iss.Key}, nil
 	}
 	if iss != nil && in.reopenable(iss) {
-		if err := in.transition(ctx, iss.Key, in.reopenNames()); err != nil {
+		err := in.transition(ctx, iss.Key, in.reopenNames())
+		switch {
+		case errors.Is(err, errNoTransition):
+			// A workflow that cannot reopen gets a new issue instead.
+			log.Warn("cannot reopen jira issue, filing a new one", "ref", iss.Key, "error", err)
+		case err != nil:
 			return integrations.Receipt{Ref: iss.Key}, fmt.Errorf("reopen %s: %w", iss.Key, err)
+		default:
+			body := fmt.Sprintf("*Firing again* at %s; reopened by tend.\n\n%s", stamp(ev), view.JiraWiki())
+			if err := in.comment(ctx, iss.Key, body); err != nil {
+				return integrations.Receipt{Ref: iss.Key}, err
+			}
+			in.remember(ctx, log, a.Fingerprint, iss.Key)
+			log.Info("reopened jira issue", "ref", iss.Key)
+			return integrations.Receipt{Status: http.StatusCreated, Ref: iss.Key}, nil
 		}
-		body := fmt.Sprintf("*Firing again* at %s; reopened by tend.\n\n%s", stamp(ev), view.JiraWiki())
-		if err := in.comment(ctx, iss.Key, body); err != nil {
-			return integrations.Receipt{Ref: iss.Key}, err
-		}
-		in.remember(ctx, log, a.Fingerprint, iss.Key)
-		log.Info("reopened jira issue", "ref", iss.Key)
-		return integrations.Receipt{Status: http.StatusCreated, Ref: iss.Key}, nil
 	}
 
 	mine, err := in.create(ctx, ev, a, view)
@@ -356,6 +362,10 @@ func (in *Integration) get(ctx context.Context, key string) (*issue, error) {
 	}
 	return &iss, nil
 }
+
+// errNoTransition is returned when an issue offers no transition of the
+// wanted name.
+var errNoTransition = errors.New("no transition")
 
 // Search endpoints: JIRA Cloud removed the classic one (410 Gone) in favour
 // of /search/jql; JIRA Server/Data Center has only the classic one.
@@ -532,7 +542,7 @@ func (in *Integration) transition(ctx context.Context, key string, names []strin
 			offered[i] = t.Name
 		}
 		return integrations.Permanent("no transition", fmt.Errorf(
-			"no transition named %s; the issue offers %s",
+			"%w named %s; the issue offers %s", errNoTransition,
 			strings.Join(names, " or "), strings.Join(offered, ", ")))
 	}
 	payload := map[string]any{"transition": map[string]string{"id": id}}

@@ -434,3 +434,16 @@ func TestDeliver_SearchEndpointFallback(t *testing.T) {
 		t.Fatalf("requests %v, want one 404 from /search/jql then classic searches", req)
 	}
 }
+
+// A workflow without a reopen transition files a new issue rather than
+// dead-lettering the firing.
+func TestDeliver_NoReopenTransitionFilesNew(t *testing.T) {
+	srv := jirafake.New(jirafake.Config{})
+	defer srv.Close()
+	in := newJira(t, srv, integrations.NewMemRefs(), "reopen_transition: Resurrect\n")
+	deliver(t, in, alert(t, events.StatusFiring, "fp10", "x"))
+	deliver(t, in, alert(t, events.StatusResolved, "fp10", "x"))
+	if r := deliver(t, in, alert(t, events.StatusFiring, "fp10", "x")); r.Ref != "OPS-2" {
+		t.Fatalf("ref %q, want a new OPS-2", r.Ref)
+	}
+}
