@@ -351,7 +351,7 @@ func (in *Integration) settle(ctx context.Context, log *slog.Logger, fp string, 
 
 // run reports an optimization run to the GitHub place that asked for it:
 // a commit status while it runs and when it ends, and a comment with the
-// report when it ends.
+// report when it ends. A run an alert started reports on the alert's issue.
 func (in *Integration) run(ctx context.Context, ev events.Event) (integrations.Receipt, error) {
 	var r events.Run
 	if err := ev.Decode(&r); err != nil {
@@ -369,6 +369,9 @@ func (in *Integration) run(ctx context.Context, ev events.Event) (integrations.R
 		return integrations.Receipt{}, nil
 	}
 	t := r.Trigger
+	if t.Repo == "" && t.Fingerprint != "" && in.cfg.Repo != "" && state != "pending" {
+		return in.runOnAlert(ctx, ev, t.Fingerprint)
+	}
 	if t.Repo == "" || (t.Issue == 0 && t.SHA == "") {
 		return integrations.Receipt{}, nil
 	}
@@ -427,6 +430,22 @@ func ticketTitle(a events.Alert, summary string) string {
 		t += " on " + where
 	}
 	return t + ": " + summary
+}
+
+// runOnAlert comments a finished run that an alert started on that alert's
+// open issue, if there is one.
+func (in *Integration) runOnAlert(ctx context.Context, ev events.Event, fp string) (integrations.Receipt, error) {
+	iss, err := in.find(ctx, fp, false)
+	if err != nil || iss == nil {
+		return integrations.Receipt{}, err
+	}
+	owner, repo := split(in.cfg.Repo)
+	view := render.Of(ev)
+	body := "### " + textcap.OneLine(view.Title) + "\n\n" + view.Markdown()
+	if err := in.comment(ctx, owner, repo, iss.GetNumber(), body); err != nil {
+		return integrations.Receipt{Ref: in.ref(iss)}, err
+	}
+	return integrations.Receipt{Status: http.StatusCreated, Ref: in.ref(iss)}, nil
 }
 
 func statusLine(r events.Run, state string) string {

@@ -420,3 +420,17 @@ func TestIntegration_Close(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestDeliver_RunStartedByAlertReportsOnItsIssue(t *testing.T) {
+	srv := githubfake.New(githubfake.Config{})
+	defer srv.Close()
+	in := newGitHub(t, srv, integrations.NewMemRefs(), "")
+	deliver(t, in, alert(t, events.StatusFiring, "fp11", "x"))
+	trig := events.Trigger{Kind: "alert", Fingerprint: "fp11"}
+	deliver(t, in, runEvent(t, events.TypeOptimizationStarted, trig))
+	r := deliver(t, in, runEvent(t, events.TypeOptimizationCompleted, trig))
+	iss, _ := srv.Issue(repo, 1)
+	if r.Ref != repo+"#1" || len(iss.Comments) != 1 || !strings.Contains(iss.Comments[0].Body, "dead tuples") {
+		t.Fatalf("ref %q comments %+v, want the report once on #1", r.Ref, iss.Comments)
+	}
+}
