@@ -41,12 +41,16 @@ func newJS(tb testing.TB) jetstream.JetStream {
 		tb.Fatal(err)
 	}
 	ctx := context.Background()
-	// METRICS as the bus creates it.
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
+	// METRICS as the bus creates it; TEND_BENCH_ASYNC_PERSIST=1 lets the
+	// store batch its writes (PersistMode async), as ROLLUPS does.
+	metrics := jetstream.StreamConfig{
 		Name: history.StreamMetrics, Subjects: []string{"tend.metric.>"},
 		Storage: jetstream.FileStorage, MaxAge: 7 * 24 * time.Hour, Duplicates: time.Minute,
-		PersistMode: jetstream.AsyncPersistMode,
-	}); err != nil {
+	}
+	if os.Getenv("TEND_BENCH_ASYNC_PERSIST") == "1" {
+		metrics.PersistMode = jetstream.AsyncPersistMode
+	}
+	if _, err := js.CreateStream(ctx, metrics); err != nil {
 		tb.Fatal(err)
 	}
 	if err := history.EnsureStream(ctx, js, history.DefaultConfig(), 1); err != nil {
