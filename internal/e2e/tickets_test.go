@@ -8,6 +8,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/tend-dev/tend/internal/fake/confluencefake"
+	"github.com/tend-dev/tend/internal/fake/githubfake"
 	"github.com/tend-dev/tend/internal/fake/jirafake"
 )
 
@@ -138,4 +140,90 @@ func keys(list []jirafake.Issue) []string {
 		out[i] = iss.Key
 	}
 	return out
+}
+
+// ticketsConfig routes the probe rule's alerts to fake JIRA, GitHub and
+// Confluence at once.
+const ticketsConfig = `
+collector:
+  interval: 1s
+  sources:
+    - name: probe
+      exec:
+        command: ["cat", "{{DIR}}/value.txt"]
+rules:
+  - name: probe_high
+    metric: probe.value
+    above: 50
+    for: 0s
+    severity: warning
+integrations:
+  - name: tickets
+    type: jira
+    url: %s
+    email: %s
+    api_token: %s
+    project: OPS
+    retry: {initial: 200ms, max_interval: 2s}
+  - name: gh
+    type: github
+    url: %s
+    token: %s
+    repo: tend-dev/app
+    labels: [tend]
+    retry: {initial: 200ms, max_interval: 2s}
+  - name: wiki
+    type: confluence
+    url: %s
+    email: %s
+    api_token: %s
+    space: OPS
+    alerts: true
+    retry: {initial: 200ms, max_interval: 2s}
+routes:
+  - match: {type: alert}
+    to: [tickets, gh, wiki]
+`
+
+func TestServe_ProbeFilesAndClosesTickets(t *testing.T) {
+	jira := jirafake.New(jirafake.Config{})
+	defer jira.Close()
+	gh := githubfake.New(githubfake.Config{})
+	defer gh.Close()
+	wiki := confluencefake.New(confluencefake.Config{})
+	defer wiki.Close()
+	jc, wc := jira.Config(), wiki.Config()
+
+	h := NewHub(t, fmt.Sprintf(ticketsConfig, jira.URL, jc.Email, jc.APIToken,
+		gh.URL, gh.Config().Token, wiki.BaseURL(), wc.Email, wc.APIToken))
+	h.WriteFile("value.txt", "10\n")
+	if out, err := h.Run("config", "check", h.Config); err != nil {
+		t.Fatalf("config check: %v\n%s", err, out)
+	}
+	h.Start()
+
+	// GitHub's first answer is a secondary rate limit: the issue must come
+	// later, not be dead-lettered.
+	gh.Fail(githubfake.SecondaryLimit(1))
+	h.WriteFile("value.txt", "90\n")
+	Eventually(t, 15*time.Second, "a JIRA issue, a GitHub issue and a page", func() bool {
+		return len(jira.Issues()) == 1 && len(gh.Issues("tend-dev/app")) == 1 && len(wiki.Pages()) == 1
+	})
+	h.WriteFile("value.txt", "10\n")
+	Eventually(t, 15*time.Second, "all three resolved", func() bool {
+		iss, _ := jira.Issue("OPS-1")
+		g, _ := gh.Issue("tend-dev/app", 1)
+		pages := wiki.Pages()
+		return iss.Status == jirafake.StatusDone && g.State == "closed" &&
+			len(pages) == 1 && strings.Count(pages[0].Body, "<h2>") == 2
+	})
+	if n, m := len(jira.Issues()), len(gh.Issues("tend-dev/app")); n != 1 || m != 1 {
+		t.Fatalf("%d JIRA and %d GitHub issues, want one each", n, m)
+	}
+	out := h.MustRun("integrations", "--format", "json")
+	for _, name := range []string{"tickets", "gh", "wiki"} {
+		if !strings.Contains(out, name) {
+			t.Errorf("tend integrations lacks %s:\n%s", name, out)
+		}
+	}
 }
