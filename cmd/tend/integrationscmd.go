@@ -69,10 +69,19 @@ func ms(sec float64) string {
 }
 
 func newTestCmd() *cobra.Command {
+	var level string
 	cmd := &cobra.Command{
-		Use:   "test",
+		Use:   "test [TASK...]",
 		Short: "Test integrations or optimization tasks without side effects on your services",
+		Long: `tend test [TASK...] checks each optimization task's preconditions and shows
+the steps it would take at the current level or --level, touching nothing.
+tend test integration NAME sends a test event to one integration.`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return testTasks(cmd, args, level)
+		},
 	}
+	cmd.Flags().StringVar(&level, "level", "", "level to plan at (default: current)")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "integration NAME",
 		Short: "Send a test event through the real delivery path and show the outcome",

@@ -76,6 +76,9 @@ type RunRequest struct {
 	DryRun bool
 	// Trigger says who asked.
 	Trigger events.Trigger
+	// ID names the run, so a caller can follow it before it ends; empty
+	// makes a new one.
+	ID string
 }
 
 // TaskPlan is what one task would do, from [Runner.Test].
@@ -94,8 +97,9 @@ type Runner struct {
 	log   *slog.Logger
 	names []string
 
-	mu      sync.Mutex // guards running and the cooldown check-and-set
+	mu      sync.Mutex // guards running, current and the cooldown check-and-set
 	running bool
+	current string
 	histMu  sync.Mutex // serialises read-modify-write of the history
 }
 
@@ -279,8 +283,13 @@ func (r *Runner) Request(ctx context.Context, req RunRequest) (events.Run, error
 	defer r.release()
 
 	now := r.cfg.Now().UTC()
+	id := req.ID
+	if id == "" {
+		id = events.NewID()
+	}
+	r.setCurrent(id)
 	run := events.Run{
-		ID: events.NewID(), Status: "requested", Level: lvl.String(), DryRun: req.DryRun,
+		ID: id, Status: "requested", Level: lvl.String(), DryRun: req.DryRun,
 		Trigger: req.Trigger, Requested: now,
 	}
 	log := r.log.With("run_id", run.ID)
@@ -317,6 +326,13 @@ func (r *Runner) Request(ctx context.Context, req RunRequest) (events.Run, error
 		}
 		run.Tasks = append(run.Tasks, res)
 		run.Summary = append(run.Summary, tasks.Summary(res))
+		// Each finished task is kept at once, so `tend runs ID` and the CLI
+		// waiting on a long run show progress.
+		if len(run.Tasks) < len(names) {
+			if err := r.save(ctx, run); err != nil {
+				log.Warn("run progress not saved", "error", err)
+			}
+		}
 	}
 
 	finished := r.cfg.Now().UTC()
@@ -363,7 +379,8 @@ func (r *Runner) claim(ctx context.Context, names []string, req RunRequest) (map
 			}
 		}
 		if len(cooling) == len(names) {
-			return nil, fmt.Errorf("%w: %s", ErrCoolingDown, cooling[names[0]])
+			return nil, fmt.Errorf("%w: %s %s", ErrCoolingDown, names[0],
+				strings.TrimPrefix(cooling[names[0]], "cooling down "))
 		}
 		for _, n := range names {
 			if cooling[n] != "" {
@@ -381,8 +398,21 @@ func (r *Runner) claim(ctx context.Context, names []string, req RunRequest) (map
 
 func (r *Runner) release() {
 	r.mu.Lock()
-	r.running = false
+	r.running, r.current = false, ""
 	r.mu.Unlock()
+}
+
+func (r *Runner) setCurrent(id string) {
+	r.mu.Lock()
+	r.current = id
+	r.mu.Unlock()
+}
+
+// Running returns the id of the run in progress in this process, or "".
+func (r *Runner) Running() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.current
 }
 
 func (r *Runner) lastStart(ctx context.Context, task string) (time.Time, error) {
@@ -415,7 +445,6 @@ func (r *Runner) runTask(ctx context.Context, name string, env tasks.Env) (res e
 			res = events.TaskResult{Task: name, Verdict: tasks.Failed, Error: fmt.Sprintf("panic: %v", p)}
 		}
 	}()
-	env.Logger = env.Logger.With("task", name)
 	res, err := r.cfg.Tasks[name].Run(ctx, env)
 	if res.Task == "" {
 		res.Task = name
