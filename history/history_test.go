@@ -139,7 +139,8 @@ func TestImportCSV(t *testing.T) {
 	}
 	checkPoint(t, "disk", pts[0], t0, 2, 10, 20, 30)
 
-	if _, err := st.Import(context.Background(), strings.NewReader(""), "xml"); !errors.Is(err, history.ErrFormat) {
+	_, err = st.Import(context.Background(), strings.NewReader(""), "xml")
+	if !errors.Is(err, history.ErrFormat) {
 		t.Errorf("xml import: %v", err)
 	}
 

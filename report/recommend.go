@@ -41,7 +41,9 @@ const (
 func recommend(r *Report) []Recommendation {
 	var out []Recommendation
 	add := func(p int, subject string, ev map[string]float64, format string, args ...any) {
-		out = append(out, Recommendation{Priority: p, Subject: subject, Text: fmt.Sprintf(format, args...), Evidence: ev})
+		out = append(out, Recommendation{
+			Priority: p, Subject: subject, Text: fmt.Sprintf(format, args...), Evidence: ev,
+		})
 	}
 
 	for _, m := range r.Metrics {

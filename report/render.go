@@ -261,7 +261,8 @@ func (r *Report) markdown() string {
 		"firing %s in all; MTTR %s.\n", a.Incidents, a.Started, a.Resolved, a.StillFiring,
 		human(time.Duration(a.TimeFiring)), optDur(a.MTTR))
 	if len(a.ByRule) > 0 {
-		b.WriteString("\n| rule | incidents | resolved | time firing | MTTR | median |\n|---|---:|---:|---:|---:|---:|\n")
+		b.WriteString("\n| rule | incidents | resolved | time firing | MTTR | median |\n")
+		b.WriteString("|---|---:|---:|---:|---:|---:|\n")
 		for _, ra := range a.ByRule {
 			fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s |\n", mdCell(ra.Rule), ra.Incidents, ra.Resolved,
 				human(time.Duration(ra.TimeFiring)), optDur(ra.MTTR), optDur(ra.MedianDuration))
@@ -272,7 +273,8 @@ func (r *Report) markdown() string {
 	if len(r.Runs) == 0 {
 		b.WriteString("None.\n")
 	} else {
-		b.WriteString("| run | status | level | trigger | task | verdict | effect |\n|---|---|---|---|---|---|---|\n")
+		b.WriteString("| run | status | level | trigger | task | verdict | effect |\n")
+		b.WriteString("|---|---|---|---|---|---|---|\n")
 		for _, run := range r.Runs {
 			for _, line := range run.taskLines() {
 				cells := strings.Split(line, "\t")

@@ -49,6 +49,8 @@ type Input struct {
 	// Name identifies the report in routes ("daily"); Title heads it.
 	Name  string
 	Title string
+	// Since is moved back to a multiple of the report's step (10m for a
+	// day, 1h for a week), so each step holds whole rollups.
 	Since time.Time
 	Until time.Time
 	// Metrics to report; nil means every metric the source knows.
@@ -163,13 +165,16 @@ func Build(ctx context.Context, src Source, in Input) (*Report, error) {
 	if in.Now != nil {
 		now = in.Now
 	}
+	// The period starts on a step, as history's steps do, so the figures
+	// cover exactly the period shown.
+	step := pickStep(in.Until.Sub(in.Since))
 	r := &Report{
 		Name:      in.Name,
 		Title:     in.Title,
-		Since:     in.Since.UTC(),
+		Since:     in.Since.Truncate(step).UTC(),
 		Until:     in.Until.UTC(),
 		Generated: now().UTC(),
-		Step:      Duration(pickStep(in.Until.Sub(in.Since))),
+		Step:      Duration(step),
 	}
 	if r.Title == "" {
 		r.Title = "tend report"
@@ -182,10 +187,9 @@ func Build(ctx context.Context, src Source, in Input) (*Report, error) {
 			return nil, fmt.Errorf("list metrics: %w", err)
 		}
 	}
-	step := time.Duration(r.Step)
 	for i := 0; i < len(names); i += queryChunk {
 		chunk := names[i:min(i+queryChunk, len(names))]
-		pts, err := src.QueryAll(ctx, chunk, in.Since, in.Until, step)
+		pts, err := src.QueryAll(ctx, chunk, r.Since, r.Until, step)
 		if err != nil {
 			return nil, fmt.Errorf("read history: %w", err)
 		}
