@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -225,5 +229,73 @@ func TestServe_ProbeFilesAndClosesTickets(t *testing.T) {
 		if !strings.Contains(out, name) {
 			t.Errorf("tend integrations lacks %s:\n%s", name, out)
 		}
+	}
+}
+
+// runConfig lets a signed GitHub push start an optimization run (an exec
+// task) whose progress comes back as the commit's tend/optimize status.
+const runConfig = `
+collector:
+  interval: 1s
+  sources:
+    - name: probe
+      exec:
+        command: ["echo", "1"]
+inbound:
+  github: {secret: %s, branches: [main]}
+optimizer:
+  enabled: true
+  samples: 3
+  sample_interval: 50ms
+  tasks:
+    exec: {command: ["true"], measure: ["echo", "5"], metric: queue, unit: jobs}
+integrations:
+  - name: gh
+    type: github
+    url: %s
+    token: %s
+    repo: tend-dev/app
+    retry: {initial: 200ms, max_interval: 2s}
+routes:
+  - match: {type: optimization}
+    to: [gh]
+`
+
+func TestServe_GitHubPushSetsCommitStatus(t *testing.T) {
+	gh := githubfake.New(githubfake.Config{})
+	defer gh.Close()
+	const secret = "whsec-e2e"
+	h := NewHub(t, fmt.Sprintf(runConfig, secret, gh.URL, gh.Config().Token))
+	if out, err := h.Run("config", "check", h.Config); err != nil {
+		t.Fatalf("config check: %v\n%s", err, out)
+	}
+	h.Start()
+
+	sha := "0123456789abcdef0123456789abcdef01234567"
+	body := fmt.Sprintf(`{"ref":"refs/heads/main","after":%q,`+
+		`"repository":{"full_name":"tend-dev/app"},"sender":{"login":"dana"}}`, sha)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(body))
+	req, _ := http.NewRequest(http.MethodPost, "http://"+h.Addr+"/hooks/github", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-GitHub-Delivery", "7f2c1a80-0000-4000-8000-000000000001")
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("webhook answered %d:\n%s", resp.StatusCode, h.Logs())
+	}
+
+	Eventually(t, 20*time.Second, "pending then success on the commit", func() bool {
+		sts := gh.Statuses("tend-dev/app", sha)
+		return len(sts) >= 2 && sts[len(sts)-1].State != "pending"
+	})
+	sts := gh.Statuses("tend-dev/app", sha)
+	if sts[0].State != "pending" || sts[len(sts)-1].State != "success" || sts[0].Context != "tend/optimize" {
+		t.Fatalf("statuses %+v, want pending then success on tend/optimize", sts)
 	}
 }
