@@ -114,16 +114,18 @@ ol.recs li{margin:.35rem 0}.p1{color:#b00020;font-weight:700}.p2{color:#b4420c;f
 {{if .R.Anomalies}}<table><thead><tr><th>metric</th><th>at</th><th>of</th><th>value</th><th>median</th>
 <th>MAD</th><th>z</th></tr></thead><tbody>{{range .R.Anomalies}}
 <tr><td>{{.Metric}}</td><td>{{when .At}}</td><td>{{.Of}}</td><td class="n">{{num .Result.Value}}</td>
-<td class="n">{{num .Result.Median}}</td><td class="n">{{num .Result.MAD}}</td><td class="n">{{z .Result.Z}}</td></tr>
+<td class="n">{{num .Result.Median}}</td><td class="n">{{num .Result.MAD}}</td>
+<td class="n">{{z .Result.Z}}</td></tr>
 {{end}}</tbody></table>{{else}}<p>None.</p>{{end}}
 
 <h2>Alerts</h2>
-<p>{{.R.Alerts.Incidents}} incidents ({{.R.Alerts.Started}} started in the period, {{.R.Alerts.Resolved}} resolved,
-{{.R.Alerts.StillFiring}} still firing); firing {{dur .R.Alerts.TimeFiring}} in all; MTTR {{optDur .R.Alerts.MTTR}}.</p>
+{{with .R.Alerts}}<p>{{.Incidents}} incidents ({{.Started}} started in the period, {{.Resolved}} resolved,
+{{.StillFiring}} still firing); firing {{dur .TimeFiring}} in all; MTTR {{optDur .MTTR}}.</p>{{end}}
 {{if .R.Alerts.ByRule}}<table><thead><tr><th>rule</th><th>incidents</th><th>resolved</th><th>time firing</th>
 <th>MTTR</th><th>median</th></tr></thead><tbody>{{range .R.Alerts.ByRule}}
 <tr><td>{{.Rule}}</td><td class="n">{{.Incidents}}</td><td class="n">{{.Resolved}}</td>
-<td class="n">{{dur .TimeFiring}}</td><td class="n">{{optDur .MTTR}}</td><td class="n">{{optDur .MedianDuration}}</td></tr>
+<td class="n">{{dur .TimeFiring}}</td><td class="n">{{optDur .MTTR}}</td>
+<td class="n">{{optDur .MedianDuration}}</td></tr>
 {{end}}</tbody></table>{{end}}
 
 <h2>Optimization runs</h2>
@@ -136,7 +138,8 @@ ol.recs li{margin:.35rem 0}.p1{color:#b00020;font-weight:700}.p2{color:#b4420c;f
 </tbody></table>{{else}}<p>None.</p>{{end}}
 
 <h2>Integrations</h2>
-{{if .R.Integrations}}<table><thead><tr><th>integration</th><th>delivered</th><th>failed</th><th>failure rate</th>
+{{if .R.Integrations}}<table><thead><tr><th>integration</th><th>delivered</th><th>failed</th>
+<th>failure rate</th>
 <th>retries</th><th>dead letters</th><th>p95 latency</th><th>last error</th></tr></thead><tbody>
 {{range .R.Integrations}}<tr><td>{{.Name}}</td><td class="n">{{.Delivered}}</td><td class="n">{{.Failed}}</td>
 <td class="n">{{rate .}}</td><td class="n">{{.Retries}}</td><td class="n">{{.DeadLettered}}</td>

@@ -89,7 +89,8 @@ func TestTrend(t *testing.T) {
 	if res := rising.Evaluate(every10m(5, 5, 5)); res.Firing || !res.Insufficient {
 		t.Errorf("three points = %+v", res)
 	}
-	if _, err := detect.Compile(config.Rule{Name: "x", Kind: "trend", Settings: config.Node{}}); err != nil {
+	_, err := detect.Compile(config.Rule{Name: "x", Kind: "trend", Settings: config.Node{}})
+	if err != nil {
 		t.Errorf("defaults: %v", err)
 	}
 }
