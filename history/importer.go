@@ -25,11 +25,6 @@ const (
 	FormatCSV       = "csv"
 )
 
-// ErrFormat is returned for an import format tend does not read.
-var ErrFormat = errors.New("unknown import format")
-
-var errValueRequired = errors.New("value is required")
-
 // maxLineErrors is how many malformed lines an [ImportResult] names.
 const maxLineErrors = 10
 

@@ -3,7 +3,6 @@ package history
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -20,10 +19,6 @@ const clockSlack = 5 * time.Minute
 // maxFilters is the most per-metric subject filters a reader gets; past it
 // the reader takes the whole resolution and drops the rest itself.
 const maxFilters = 64
-
-// ErrBadRange is returned for a query whose step is not positive or whose
-// range is empty.
-var ErrBadRange = errors.New("bad query range")
 
 // Point summarises a series over one step of a query.
 type Point struct {

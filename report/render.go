@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -24,9 +23,6 @@ const (
 
 // Formats lists every format [Report.Render] knows.
 var Formats = []string{FormatTable, FormatJSON, FormatSummary, FormatMarkdown, FormatHTML}
-
-// ErrFormat is returned for a format not in [Formats].
-var ErrFormat = errors.New("unknown report format")
 
 // Render writes the report to w in format. It returns ErrFormat for an
 // unknown format, or the writer's error.

@@ -2,7 +2,6 @@ package report
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -70,9 +69,6 @@ type Input struct {
 	// Now is the time the report is made. Default time.Now.
 	Now func() time.Time
 }
-
-// ErrBadPeriod is returned when Until is not after Since.
-var ErrBadPeriod = errors.New("report period is empty")
 
 // Report is a built report, ready to render. Figures a period lacked are
 // nil, never 0.
