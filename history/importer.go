@@ -72,9 +72,10 @@ func (e LineError) String() string { return fmt.Sprintf("line %d: %s", e.Line, e
 // guesses from the first line. time is RFC 3339 or Unix seconds (or ms, µs,
 // ns, told apart by size). A missing host is [Store.Host].
 //
-// Malformed lines are skipped and counted, never fatal. Event ids are
-// derived from the sample, so importing a file twice within METRICS'
-// duplicate window stores it once. Import returns when every sample is
+// Malformed lines are skipped and counted, never fatal. Importing a file
+// twice stores its raw samples twice (they carry no Nats-Msg-Id, see
+// importer.publish); its rollups are stored again too, but a query counts
+// each hour of a series once. Import returns when every sample is
 // acknowledged; an error means the bus refused writes or ctx ended, and the
 // result counts what was done until then.
 func (s *Store) Import(ctx context.Context, r io.Reader, format string) (ImportResult, error) {

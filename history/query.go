@@ -103,7 +103,9 @@ func (s *Store) Query(ctx context.Context, metric string, since, until time.Time
 // most samples.
 //
 // NOTE: a gap in the rollups (no aggregator running while samples were
-// stored) is not filled from raw samples unless it is at the end.
+// stored) is not filled from raw samples unless it is at the end. A step
+// that until cuts short holds a whole hourly rollup, samples past until
+// included.
 func (s *Store) QueryAll(ctx context.Context, metrics []string, since, until time.Time,
 	step time.Duration) (map[string][]Point, error) {
 	if step <= 0 || !until.After(since) {
