@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"os"
 	"time"
 
 	"github.com/tend-dev/tend/bus"
@@ -109,6 +111,14 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/deadletters/replay", s.replayDeadLetters)
 
 	m.HandleFunc("GET /api/v1/deliveries", s.deliveries)
+
+	// Profiles only when asked for: they show internals to anyone who can
+	// reach the API.
+	if os.Getenv("TEND_PPROF") == "1" {
+		m.HandleFunc("GET /debug/pprof/", pprof.Index)
+		m.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		m.HandleFunc("GET /debug/pprof/heap", pprof.Index)
+	}
 }
 
 // Problem is the JSON error body of every failed API call.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -102,19 +103,33 @@ func (e *Engine) Open(ctx context.Context) error {
 	if err := e.load(ctx); err != nil {
 		return err
 	}
-	cons, err := e.b.JS.CreateOrUpdateConsumer(ctx, bus.StreamMetrics, jetstream.ConsumerConfig{
-		Durable:       "rules-" + events.Token(e.hub),
-		Description:   "tend rule engine of hub " + e.hub,
-		DeliverPolicy: jetstream.DeliverNewPolicy,
-		AckPolicy:     jetstream.AckAllPolicy,
-		AckWait:       30 * time.Second,
-		MaxAckPending: 20000,
-	})
+	// An ordered consumer keeps its state in memory: a durable one would
+	// rewrite its state file for every batch of samples, the largest cost
+	// of an idle hub. The position is saved in tend_state instead.
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy}
+	if b, err := e.kv.Get(ctx, e.positionKey()); err == nil {
+		if seq, err := strconv.ParseUint(string(b), 10, 64); err == nil {
+			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, seq+1
+		}
+	}
+	cons, err := e.b.JS.OrderedConsumer(ctx, bus.StreamMetrics, cfg)
 	if err != nil {
 		return fmt.Errorf("create rules consumer: %w", err)
 	}
 	e.cons = cons
 	return nil
+}
+
+func (e *Engine) positionKey() string { return "engine.position." + events.Token(e.hub) }
+
+// savePosition records the last sample evaluated, so a restart resumes
+// after it. A crash replays at most the samples since the last save, which
+// the deterministic alert ids make harmless.
+func (e *Engine) savePosition(ctx context.Context, seq uint64) {
+	if seq == 0 {
+		return
+	}
+	_ = e.kv.Put(ctx, e.positionKey(), []byte(strconv.FormatUint(seq, 10)))
 }
 
 // Run consumes samples until ctx ends; it calls [Engine.Open] if needed.
@@ -134,27 +149,30 @@ func (e *Engine) Run(ctx context.Context) error {
 	}()
 	e.log.Info("rule engine started", "rules", len(e.rules))
 
-	var last jetstream.Msg
-	pending := 0
-	lastAck := time.Now()
+	var seq, saved uint64
+	lastSave := time.Now()
+	defer func() {
+		if seq != saved {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			e.savePosition(sctx, seq)
+			cancel()
+		}
+	}()
 	for {
 		msg, err := it.Next()
 		if err != nil {
-			if last != nil {
-				_ = last.Ack()
-			}
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
 				return nil
 			}
 			return fmt.Errorf("next metric: %w", err)
 		}
 		e.handle(ctx, msg)
-
-		// Acknowledge in batches: AckAll covers every earlier sample.
-		last, pending = msg, pending+1
-		if pending >= 256 || time.Since(lastAck) > 200*time.Millisecond {
-			_ = msg.Ack()
-			pending, lastAck, last = 0, time.Now(), nil
+		if md, err := msg.Metadata(); err == nil {
+			seq = md.Sequence.Stream
+		}
+		if seq != saved && time.Since(lastSave) >= 5*time.Second {
+			e.savePosition(ctx, seq)
+			saved, lastSave = seq, time.Now()
 		}
 	}
 }
