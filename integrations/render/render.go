@@ -6,6 +6,7 @@ package render
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -182,8 +183,16 @@ func Number(v float64) string {
 	if neg {
 		v = -v
 	}
-	s := strconv.FormatFloat(v, 'f', 2, 64)
-	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	// Small values keep three significant digits: a 4 ms latency in
+	// seconds must not read as 0.
+	prec := 2
+	if v > 0 && v < 1 {
+		prec = max(2, 2-int(math.Floor(math.Log10(v))))
+	}
+	s := strconv.FormatFloat(v, 'f', prec, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
 	whole, frac, _ := strings.Cut(s, ".")
 	var b strings.Builder
 	for i, c := range whole {
