@@ -316,3 +316,16 @@ func TestRender(t *testing.T) {
 		t.Errorf("event = %+v, %v", ev.Name, err)
 	}
 }
+
+func TestBuildWithoutHistory(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	r, err := report.Build(context.Background(), nil, report.Input{
+		Since: now.Add(-time.Hour), Until: now, Metrics: []string{"a.b"},
+	})
+	if err != nil || len(r.Metrics) != 1 || !r.Metrics[0].NoData || r.Alerts.MTTR != nil {
+		t.Fatalf("report = %+v, %v", r, err)
+	}
+	if _, err := report.Build(context.Background(), nil, report.Input{Since: now, Until: now}); err == nil {
+		t.Error("empty period built")
+	}
+}
