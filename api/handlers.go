@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tend-dev/tend/alerting"
 	"github.com/tend-dev/tend/bus"
 	"github.com/tend-dev/tend/config"
 	"github.com/tend-dev/tend/events"
@@ -168,10 +169,22 @@ func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error(), "")
 		return
 	}
-	if alerts == nil {
-		alerts = []optimizer.AlertState{}
+	mutes, err := alerting.LoadMutes(r.Context(), bus.KV{Bucket: s.d.Bus.State})
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error(), "")
+		return
 	}
-	writeJSON(w, http.StatusOK, alerts)
+	// Each alert with, if it was held back, why: silence, window,
+	// inhibiting alert or flapping, per route.
+	type view struct {
+		optimizer.AlertState
+		Muted []alerting.Mute `json:"muted,omitempty"`
+	}
+	out := make([]view, 0, len(alerts))
+	for _, a := range alerts {
+		out = append(out, view{AlertState: a, Muted: mutes[a.Fingerprint]})
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) integrations(w http.ResponseWriter, r *http.Request) {

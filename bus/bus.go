@@ -181,6 +181,7 @@ func (b *Bus) ensure(ctx context.Context, c config.Bus) error {
 				events.SubjectAlerts + ".>", events.SubjectOptimization + ".>",
 				events.SubjectTrigger + ".>", events.SubjectReport + ".>",
 				events.SubjectTest + ".>", events.SubjectReplay + ".>",
+				events.SubjectNotify + ".>",
 			},
 			MaxAge:     c.EventsMaxAge.D(),
 			Duplicates: 10 * time.Minute,

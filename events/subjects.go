@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -112,4 +113,28 @@ func SeriesKey(name string, labels map[string]string) string {
 	}
 	b.WriteByte('}')
 	return b.String()
+}
+
+// SubjectNotify is the root of group notifications: what the alerting stage
+// decided to send for one route, on tend.notify.<route index>.<group key>.
+const SubjectNotify = "tend.notify"
+
+// NotifySubject returns tend.notify.<route>.<group>, route being the index
+// of the route in the config.
+func NotifySubject(route int, group string) string {
+	return SubjectNotify + "." + strconv.Itoa(route) + "." + Token(group)
+}
+
+// NotifyRoute returns the route index a notification subject names.
+func NotifyRoute(subject string) (int, bool) {
+	rest, ok := strings.CutPrefix(subject, SubjectNotify+".")
+	if !ok {
+		return 0, false
+	}
+	idx, _, _ := strings.Cut(rest, ".")
+	n, err := strconv.Atoi(idx)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
 }

@@ -268,7 +268,20 @@ func (w *worker) wanted(subject string, ev events.Event, a *events.Alert) bool {
 		subject == events.SubjectReplay+"."+events.Token(w.spec.Name) {
 		return true
 	}
+	if i, ok := events.NotifyRoute(subject); ok {
+		// The alerting stage chose the route's alerts; the type is the
+		// route's to check (a route may want firing ones only).
+		if i >= len(w.r.routes) || !slices.Contains(w.r.routes[i].To, w.spec.Name) {
+			return false
+		}
+		r := w.r.routes[i]
+		return len(r.Match.Type) == 0 || slices.ContainsFunc(r.Match.Type, ev.MatchesType)
+	}
+	notifying := ev.IsAlert() && notifies(w.r.b)
 	for _, r := range w.r.routes {
+		if notifying && TakesAlerts(r.Match) {
+			continue // the route's notifications carry this alert
+		}
 		if slices.Contains(r.To, w.spec.Name) && Matches(r.Match, ev, a) {
 			return true
 		}

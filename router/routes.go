@@ -1,6 +1,7 @@
 package router
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -38,9 +39,14 @@ func Matches(m config.Match, ev events.Event, a *events.Alert) bool {
 // Overlapping filters are merged, since JetStream refuses them.
 func filterSubjects(name string, routes []config.Route) []string {
 	var subs []string
-	for _, r := range routes {
+	for i, r := range routes {
 		if !slices.Contains(r.To, name) {
 			continue
+		}
+		// With an alerting stage, the route's notifications carry its
+		// alerts; without one, the raw alert events do.
+		if TakesAlerts(r.Match) {
+			subs = append(subs, fmt.Sprintf("%s.%d.>", events.SubjectNotify, i))
 		}
 		if len(r.Match.Type) == 0 {
 			subs = append(subs, events.SubjectAlerts+".>", events.SubjectOptimization+".>",

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tend-dev/tend/alerting"
 	"github.com/tend-dev/tend/integrations/render"
 	"github.com/tend-dev/tend/optimizer"
 )
@@ -23,7 +24,10 @@ func newAlertsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var alerts []optimizer.AlertState
+			var alerts []struct {
+				optimizer.AlertState
+				Muted []alerting.Mute `json:"muted,omitempty"`
+			}
 			if err := c.do(cmd.Context(), "GET", "/api/v1/alerts", nil, &alerts); err != nil {
 				return err
 			}
@@ -35,17 +39,26 @@ func newAlertsCmd() *cobra.Command {
 				n := map[string]int{}
 				for _, a := range alerts {
 					n[a.Status]++
+					if len(a.Muted) > 0 {
+						n["muted"]++
+					}
 				}
-				fmt.Fprintf(out, "%d firing, %d pending, %d resolved in the last day\n",
-					n["firing"], n["pending"], n["resolved"])
+				fmt.Fprintf(out, "%d firing (%d muted), %d pending, %d resolved in the last day\n",
+					n["firing"], n["muted"], n["pending"], n["resolved"])
 				return nil
 			}
 			rows := make([][]string, 0, len(alerts))
 			for _, a := range alerts {
-				rows = append(rows, []string{a.Status, a.Severity, a.Rule, a.Host,
-					render.Number(a.Value), ago(a.Since), a.Fingerprint, a.Summary})
+				status, why := a.Status, "-"
+				if len(a.Muted) > 0 {
+					status += " (muted)"
+					why = alerting.Why(a.Muted)
+				}
+				rows = append(rows, []string{status, a.Severity, a.Rule, a.Host,
+					render.Number(a.Value), ago(a.Since), a.Fingerprint, a.Summary, why})
 			}
-			return table(out, []string{"STATUS", "SEVERITY", "RULE", "HOST", "VALUE", "SINCE", "FINGERPRINT", "SUMMARY"}, rows)
+			return table(out, []string{"STATUS", "SEVERITY", "RULE", "HOST", "VALUE", "SINCE", "FINGERPRINT",
+				"SUMMARY", "NOT SENT BECAUSE"}, rows)
 		},
 	}
 }
