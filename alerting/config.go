@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/tend-dev/tend/config"
 )
 
@@ -40,33 +42,34 @@ func Load(cfg *config.Config) (*Settings, error) {
 	if node.Path == "" {
 		node.Path = "alerting"
 	}
-	if err := node.Decode(s); err != nil {
-		return nil, err
-	}
-	var errs []error
+	// Go on after a decoding mistake, so every mistake is reported at once.
+	errs := []error{node.Decode(s)}
 	names := map[string]bool{}
 	for i := range s.Windows {
 		w := &s.Windows[i]
 		if err := w.compile(); err != nil {
-			errs = append(errs, fieldErr(node, fmt.Sprintf("windows[%d]", i), err))
-			continue
+			errs = append(errs, fieldErr(node, "windows", i, err))
 		}
-		if names[w.Name] {
-			errs = append(errs, fieldErr(node, fmt.Sprintf("windows[%d]", i),
+		if names[w.Name] && w.Name != "" {
+			errs = append(errs, fieldErr(node, "windows", i,
 				fmt.Errorf("name: window %q is defined twice", w.Name)))
 		}
 		names[w.Name] = true
 	}
 	for i := range s.Inhibit {
 		if err := s.Inhibit[i].compile(); err != nil {
-			errs = append(errs, fieldErr(node, fmt.Sprintf("inhibit[%d]", i), err))
+			errs = append(errs, fieldErr(node, "inhibit", i, err))
 		}
 	}
 	if s.Flapping.Changes < 0 {
-		errs = append(errs, fieldErr(node, "flapping", errors.New("changes: must be 0 (off) or more")))
+		errs = append(errs, fieldErr(node, "flapping", -1, errors.New("changes: must be 0 (off) or more")))
 	}
 	if s.Flapping.Enabled() && s.Flapping.Window <= 0 {
-		errs = append(errs, fieldErr(node, "flapping", errors.New("window: must be positive")))
+		errs = append(errs, fieldErr(node, "flapping", -1, errors.New("window: must be positive")))
+	}
+	defined := sortedKeys(names)
+	if len(defined) == 0 {
+		defined = []string{"(none)"}
 	}
 	for i, r := range cfg.Routes {
 		for j, name := range r.Mute {
@@ -74,7 +77,7 @@ func Load(cfg *config.Config) (*Settings, error) {
 				errs = append(errs, &config.Error{File: cfg.File, Line: r.Line(),
 					Key: fmt.Sprintf("routes[%d].mute[%d]", i, j),
 					Msg: fmt.Sprintf("unknown window %q; defined under alerting.windows: %s",
-						name, strings.Join(sortedKeys(names), ", "))})
+						name, strings.Join(defined, ", "))})
 			}
 		}
 	}
@@ -84,15 +87,57 @@ func Load(cfg *config.Config) (*Settings, error) {
 	return s, nil
 }
 
-// fieldErr places err, whose text starts with the field name, under key of node.
-func fieldErr(node config.Node, key string, err error) error {
+// fieldErr places err, whose text starts with the field name ("start: bad
+// time"), at section[index].field under node, with that field's line.
+func fieldErr(node config.Node, section string, index int, err error) error {
 	field, msg, ok := strings.Cut(err.Error(), ": ")
 	if !ok {
-		return node.Errorf(key, "%s", err.Error())
+		field, msg = "", err.Error()
 	}
-	e := node.Errorf(key, "%s", msg)
-	e.Key += "." + field
+	key := section
+	if index >= 0 {
+		key = fmt.Sprintf("%s[%d]", section, index)
+	}
+	if field != "" {
+		key += "." + field
+	}
+	e := node.Errorf("", "%s", msg)
+	e.Key = node.Path + "." + key
+	if n := lineOf(node.Node, section, index, field); n > 0 {
+		e.Line = n
+	}
 	return e
+}
+
+// lineOf finds the line of section[index].field in a mapping node, or of
+// the closest part of it that exists.
+func lineOf(n *yaml.Node, section string, index int, field string) int {
+	n = mapValue(n, section)
+	if n == nil {
+		return 0
+	}
+	if index >= 0 {
+		if n.Kind != yaml.SequenceNode || index >= len(n.Content) {
+			return n.Line
+		}
+		n = n.Content[index]
+	}
+	if v := mapValue(n, field); v != nil {
+		return v.Line
+	}
+	return n.Line
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }
 
 // routeWindows returns, for each route, the windows that apply to it.
