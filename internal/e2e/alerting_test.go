@@ -425,3 +425,53 @@ routes:
 	h.Start()
 	check("after the restart")
 }
+
+// TestAlerting_TimersSurviveRestart stops the hub while a group waits and
+// while a silence runs: the restarted hub sends both when they fall due.
+func TestAlerting_TimersSurviveRestart(t *testing.T) {
+	h := NewHub(t, alertingConfig(diskRule+`
+integrations:
+  - name: out
+    type: file
+    path: {{DIR}}/out.jsonl
+routes:
+  - match: {type: alert}
+    to: [out]
+    group_by: [rule]
+    group_wait: 6s
+`))
+	h.WriteFile("value.txt", "disk 10\n")
+	h.Start()
+	h.WriteFile("value.txt", "disk 90\n")
+	Eventually(t, 10*time.Second, "the alert firing", func() bool {
+		for _, a := range alertViews(t, h) {
+			if a.Rule == "disk_full" && a.Status == "firing" {
+				return true
+			}
+		}
+		return false
+	})
+	h.Stop()
+	if n := count(t, h, "out.jsonl"); n != 0 {
+		t.Fatalf("sent before group_wait: %d lines", n)
+	}
+	h.Start()
+	Eventually(t, 15*time.Second, "the group after the restart", func() bool { return count(t, h, "out.jsonl") == 1 })
+
+	// Resolve, silence for 5 s, fire again, restart: the silence's end
+	// still sends the firing.
+	h.WriteFile("value.txt", "disk 10\n")
+	Eventually(t, 10*time.Second, "the resolution", func() bool { return count(t, h, "out.jsonl") == 2 })
+	h.MustRun("silence", "add", "--match", "rule=disk_full", "--for", "5s", "--comment", "restart test")
+	h.WriteFile("value.txt", "disk 90\n")
+	Eventually(t, 10*time.Second, "muted", func() bool { return mutedBy(t, h, "disk_full", "silence", "") })
+	h.Stop()
+	h.Start()
+	Eventually(t, 15*time.Second, "the firing once the silence ended", func() bool {
+		return count(t, h, "out.jsonl") == 3
+	})
+	got, _ := sent(t, h, "out.jsonl")
+	if got[2].Status != "firing" || len(got[2].Alerts) != 1 {
+		t.Fatalf("third notification: %+v", got[2])
+	}
+}
