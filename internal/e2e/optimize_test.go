@@ -1,12 +1,16 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tend-dev/tend/api/inbound"
 	"github.com/tend-dev/tend/events"
 )
 
@@ -194,5 +198,58 @@ func TestOptimize_DryRunAndTestChangeNothing(t *testing.T) {
 	}
 	if out, err := h.Run("optimize", "exec"); err == nil || !strings.Contains(out, "--force") {
 		t.Errorf("a run inside the cooldown: %v\n%s", err, out)
+	}
+}
+
+// TestOptimize_GitHubTriggerRunsOnceWithItsOrigin stores a GitHub trigger
+// on the hub's bus, as the webhook does, twice under one delivery id: one
+// run starts, and its completed event carries the repository and issue
+// back for the integrations.
+func TestOptimize_GitHubTriggerRunsOnceWithItsOrigin(t *testing.T) {
+	natsAddr := FreeAddr(t)
+	h := NewHub(t, "bus:\n  listen: "+natsAddr+"\n"+optimizeConfig)
+	h.WriteFile("value.txt", "40\n")
+	h.Start()
+	p := Connect(t, natsAddr)
+
+	ev, err := events.New(events.TypeTriggerGitHub, "e2e", "", inbound.Trigger{
+		Trigger: events.Trigger{Kind: "github", By: "ana", Repo: "acme/shop", Issue: 7},
+		Tasks:   []string{"exec"}, Level: "medium", Event: "issue_comment",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.ID = "e2e-delivery-7"
+	data, err := ev.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// The second copy, under another message id so JetStream's duplicate
+	// window does not drop it, must start no second run.
+	for _, subject := range []string{"tend.trigger.github.a", "tend.trigger.github.b"} {
+		if _, err := p.js.Publish(ctx, subject, data, jetstream.WithMsgID(ev.ID+subject)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	Eventually(t, 15*time.Second, "the triggered run in the file sink", func() bool {
+		return len(outEvents(t, h, "optimization.completed")) >= 1
+	})
+	Eventually(t, 10*time.Second, "the copy handled", func() bool {
+		return strings.Contains(h.Logs(), "trigger already started a run")
+	})
+	if n := len(outEvents(t, h, "optimization.requested")); n != 1 {
+		t.Errorf("want 1 run requested, got %d", n)
+	}
+	run := decodeRun(t, outEvents(t, h, "optimization.completed")[0])
+	tr := run.Trigger
+	if tr.Kind != "github" || tr.Repo != "acme/shop" || tr.Issue != 7 || tr.EventID != ev.ID {
+		t.Errorf("trigger = %+v", tr)
+	}
+	if run.Level != "medium" || run.Tasks[0].Measures[0].Before.Median != 40 ||
+		run.Tasks[0].Measures[0].After.Median != 10 {
+		t.Errorf("run = level %s, tasks %+v", run.Level, run.Tasks)
 	}
 }

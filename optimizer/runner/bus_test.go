@@ -356,3 +356,76 @@ func TestTriggers_IgnoresOtherKinds(t *testing.T) {
 		t.Errorf("%d runs", n)
 	}
 }
+
+// TestTriggers_CopyStartsNoSecondRun: the same trigger stored twice (under
+// two message ids, past JetStream's duplicate check) runs once.
+func TestTriggers_CopyStartsNoSecondRun(t *testing.T) {
+	g := newBusRig(t, nil)
+	g.start(t)
+	ev, err := events.New(events.TypeTriggerGitHub, "test", "", inbound.Trigger{
+		Trigger: events.Trigger{Kind: "github"}, Tasks: []string{"exec"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.ID = "delivery-6"
+	data, err := ev.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, subject := range []string{"tend.trigger.github.a", "tend.trigger.github.b"} {
+		if _, err := g.b.JS.Publish(context.Background(), subject, data, jetstream.WithMsgID(subject)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "both copies acknowledged", func() bool {
+		c, err := g.b.JS.Consumer(context.Background(), bus.StreamEvents, runner.TriggerConsumer)
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(context.Background())
+		return err == nil && info.NumAckPending == 0 && info.AckFloor.Stream == 2
+	})
+	if g.exec.count() != 1 || len(runs(t, g.r)) != 1 {
+		t.Errorf("exec ran %d times, %d runs kept; want 1", g.exec.count(), len(runs(t, g.r)))
+	}
+	if n := len(g.stored(t, "tend.optimization.failed.>")); n != 0 {
+		t.Errorf("the copy was refused aloud %d times; want silence", n)
+	}
+}
+
+// TestTriggers_OpenPrunesOldMarks: marks older than KeepMarks go when the
+// consumer opens.
+func TestTriggers_OpenPrunesOldMarks(t *testing.T) {
+	g := newBusRig(t, nil)
+	ctx := context.Background()
+	kv := bus.KV{Bucket: g.b.State}
+	for _, k := range []string{"old-1", "old-2"} {
+		if _, err := kv.FirstTime(ctx, runner.KeyTriggerPrefix+k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := kv.Put(ctx, "optimizer.enabled", []byte("true")); err != nil {
+		t.Fatal(err)
+	}
+
+	keep := runner.NewTriggers(g.b, g.r, nil)
+	if err := keep.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := kv.Keys(ctx, runner.KeyTriggerPrefix+">"); len(keys) != 2 {
+		t.Fatalf("fresh marks pruned: %v left", keys)
+	}
+
+	prune := runner.NewTriggers(g.b, g.r, nil)
+	prune.KeepMarks = time.Nanosecond
+	time.Sleep(time.Millisecond) // the marks must be older than KeepMarks
+	if err := prune.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := kv.Keys(ctx, runner.KeyTriggerPrefix+">"); len(keys) != 0 {
+		t.Errorf("old marks left: %v", keys)
+	}
+	if v, _ := kv.Get(ctx, "optimizer.enabled"); string(v) != "true" {
+		t.Errorf("pruning touched other state: %q", v)
+	}
+}
