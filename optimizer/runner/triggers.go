@@ -78,7 +78,7 @@ func NewTriggers(b *bus.Bus, r *Runner, log *slog.Logger) *Triggers {
 	return &Triggers{
 		BusyRetry: 15 * time.Second, MaxWait: 30 * time.Minute, AckWait: 30 * time.Second,
 		KeepMarks: 7 * 24 * time.Hour,
-		b: b, kv: bus.KV{Bucket: b.State}, r: r, log: log,
+		b:         b, kv: bus.KV{Bucket: b.State}, r: r, log: log,
 	}
 }
 
