@@ -76,9 +76,12 @@ func NewTriggers(b *bus.Bus, r *Runner, log *slog.Logger) *Triggers {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Triggers{
-		BusyRetry: 15 * time.Second, MaxWait: 30 * time.Minute, AckWait: 30 * time.Second,
+		BusyRetry: 15 * time.Second,
+		MaxWait:   30 * time.Minute,
+		AckWait:   30 * time.Second,
 		KeepMarks: 7 * 24 * time.Hour,
-		b:         b, kv: bus.KV{Bucket: b.State}, r: r, log: log,
+
+		b: b, kv: bus.KV{Bucket: b.State}, r: r, log: log,
 	}
 }
 
