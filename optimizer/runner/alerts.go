@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -15,6 +16,12 @@ import (
 // alert arriving during a run starts nothing), cooldowns, and only while
 // enabled. Its methods are safe for concurrent use.
 type Alerts struct {
+	// Seen, when set, lets one hub only act on an alert: every hub's rule
+	// engine raises the same alert, and without it each hub would read the
+	// cooldown before any wrote it, and run. Keys are kept under
+	// [KeyTriggerPrefix], so [Triggers.Open] prunes them.
+	Seen Seen
+
 	r   *Runner
 	log *slog.Logger
 
@@ -26,6 +33,12 @@ type Alerts struct {
 	// started counts runs begun and refused counts alerts that started none,
 	// for tests and for tend's own metrics.
 	started, refused int
+}
+
+// Seen remembers keys across hubs: FirstTime reports true to the first
+// caller of key only. bus.KV is one.
+type Seen interface {
+	FirstTime(ctx context.Context, key string) (bool, error)
 }
 
 // NewAlerts returns an alert starter for r; a nil logger discards.
@@ -56,6 +69,9 @@ func (al *Alerts) OnAlert(_ context.Context, a events.Alert) {
 	go func() {
 		defer al.wg.Done()
 		ctx := al.base
+		if !al.first(ctx, a) {
+			return
+		}
 		run, err := al.r.OnAlert(ctx, a)
 		al.count(run.ID != "")
 		log := al.log.With("fingerprint", a.Fingerprint, "rule", a.Rule)
@@ -71,6 +87,24 @@ func (al *Alerts) OnAlert(_ context.Context, a events.Alert) {
 			log.Warn("alert starts no run", "error", err)
 		}
 	}()
+}
+
+// first reports whether this hub is the first to act on a's firing; when
+// the store cannot tell, it acts.
+func (al *Alerts) first(ctx context.Context, a events.Alert) bool {
+	if al.Seen == nil {
+		return true
+	}
+	key := fmt.Sprintf("%salert-%s-%d", KeyTriggerPrefix, keyToken(a.Fingerprint), a.StartsAt.UnixNano())
+	ok, err := al.Seen.FirstTime(ctx, key)
+	if err != nil {
+		al.log.Warn("alert not marked; acting on it", "fingerprint", a.Fingerprint, "error", err)
+		return true
+	}
+	if !ok {
+		al.log.Debug("another hub acts on this alert", "fingerprint", a.Fingerprint)
+	}
+	return ok
 }
 
 func (al *Alerts) count(started bool) {

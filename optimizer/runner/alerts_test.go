@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,8 +70,6 @@ func TestAlerts_StopCancelsTheRun(t *testing.T) {
 	al.OnAlert(context.Background(), firing("exec"))
 	<-g.exec.entered
 	cancel()
-	// The fake task ignores ctx; release it as a real one would return.
-	close(g.exec.gate)
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
 	}
@@ -90,4 +89,59 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatalf("timed out waiting for %s", what)
+}
+
+type memSeen struct {
+	mu   sync.Mutex
+	keys map[string]bool
+}
+
+func (s *memSeen) FirstTime(_ context.Context, key string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.keys[key] {
+		return false, nil
+	}
+	s.keys[key] = true
+	return true, nil
+}
+
+// TestAlerts_TwoHubsOneRun: every hub's engine raises the same alert; with
+// a shared Seen only one hub runs it, even when both act at once.
+func TestAlerts_TwoHubsOneRun(t *testing.T) {
+	state, seen := newState(), &memSeen{keys: map[string]bool{}}
+	task := &fakeTask{name: "exec"}
+	ctx, cancel := context.WithCancel(context.Background())
+	var hubs []*runner.Alerts
+	stopped := make(chan error, 2)
+	for range 2 {
+		r, err := runner.New(runner.Config{Tasks: map[string]tasks.Task{"exec": task},
+			Settings: tasks.Settings{Enabled: true}, Publisher: &memPublisher{}, State: state})
+		if err != nil {
+			t.Fatal(err)
+		}
+		al := runner.NewAlerts(r, nil)
+		al.Seen = seen
+		go func() { stopped <- al.Run(ctx) }()
+		hubs = append(hubs, al)
+	}
+	a := firing("exec")
+	a.StartsAt = time.Date(2026, 12, 4, 16, 0, 0, 0, time.UTC)
+	for _, al := range hubs {
+		al.OnAlert(ctx, a)
+	}
+	waitFor(t, "a run", func() bool {
+		s0, _ := hubs[0].Counts()
+		s1, _ := hubs[1].Counts()
+		return s0+s1 >= 1
+	})
+	cancel()
+	for range hubs {
+		if err := <-stopped; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if task.count() != 1 {
+		t.Errorf("exec ran %d times on two hubs, want 1", task.count())
+	}
 }

@@ -20,10 +20,24 @@
 //   - Automatic runs (alerts, schedule) happen only while enabled.
 //
 // State lives behind the small [State] interface (KV tend_state in tend
-// serve): enabled, level, per-task last start, and the last [HistorySize]
-// runs under [KeyRuns], for `tend runs`. Events go out through [Publisher].
+// serve, through [BusState]): enabled, level, per-task last start, and the
+// last [HistorySize] runs under [KeyRuns], for `tend runs`. Events go out
+// through [Publisher] (*bus.Bus in tend serve).
+//
+// In tend serve three parts feed the runner:
+//   - [Alerts] takes the rule engine's alerts and starts each run in its own
+//     goroutine, so the engine's consumer never waits for a run; with a
+//     shared Seen only one hub acts on an alert.
+//   - [Triggers] is a durable JetStream consumer, shared by hubs, on
+//     tend.trigger.> of EVENTS: GitHub and Slack triggers (the data
+//     api/inbound writes, read as [TriggerData]) become runs whose events
+//     carry the trigger back, acknowledged when the run ends, marked so a
+//     redelivery or a copy starts no second run, refused aloud as a failed
+//     run when they cannot run.
+//   - [Runner.RunSchedule] runs the schedule.
 //
 // NOTE: the one-run-at-a-time rule holds within one process. Two hub
-// replicas sharing a bus could each start a run; the cooldown, kept in the
-// shared state, still stops them repeating the same task.
+// replicas sharing a bus could each start a run (one from the CLI, one from
+// a trigger); the cooldown, kept in the shared state, still stops them
+// repeating the same task, and an alert is acted on by one hub only.
 package runner

@@ -61,8 +61,8 @@ func (s *memState) Put(_ context.Context, k string, v []byte) error {
 	return nil
 }
 
-// fakeTask counts its runs; with gate set it waits for a value on it, after
-// telling entered.
+// fakeTask counts its runs; with gate set it waits for a value on it (or
+// the end of its context), after telling entered.
 type fakeTask struct {
 	name    string
 	mu      sync.Mutex
@@ -86,7 +86,10 @@ func (f *fakeTask) Run(ctx context.Context, env tasks.Env) (events.TaskResult, e
 	f.mu.Unlock()
 	if f.gate != nil {
 		f.entered <- struct{}{}
-		<-f.gate
+		select {
+		case <-f.gate:
+		case <-ctx.Done():
+		}
 	}
 	if f.fail != nil {
 		return events.TaskResult{Task: f.name, Verdict: tasks.Failed, Error: f.fail.Error()}, f.fail
