@@ -49,12 +49,14 @@ func Mount(s Silences) func(*http.ServeMux) {
 				return
 			}
 			if strings.TrimSpace(in.Comment) == "" {
-				problem(w, http.StatusBadRequest, "a silence needs a comment", "say why, for whoever finds it")
+				problem(w, http.StatusBadRequest, "a silence needs a comment",
+					"say why, for whoever finds it")
 				return
 			}
 			sil, err := s.Add(r.Context(), in.Matchers, d, in.Comment, in.CreatedBy)
 			if err != nil {
-				problem(w, http.StatusBadRequest, err.Error(), "matchers are key=value, key!=value or key=~regex")
+				problem(w, http.StatusBadRequest, err.Error(),
+					"matchers are key=value, key!=value or key=~regex")
 				return
 			}
 			reply(w, http.StatusCreated, sil)

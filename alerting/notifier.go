@@ -342,7 +342,9 @@ func (n *Notifier) handle(ctx context.Context, msg jetstream.Msg) error {
 	}
 
 	for i, r := range n.routes {
-		if !n.takes[i] || !router.Matches(config.Match{Severity: r.Match.Severity, Labels: r.Match.Labels}, ev, &a) {
+		// The route's type is the router's to check on the notification.
+		member := config.Match{Severity: r.Match.Severity, Labels: r.Match.Labels}
+		if !n.takes[i] || !router.Matches(member, ev, &a) {
 			continue
 		}
 		key, labels := n.policies[i].GroupOf(i, a)

@@ -71,7 +71,8 @@ func (w *Window) compile() error {
 	w.loc = time.UTC
 	if w.TimeZone != "" {
 		if w.loc, err = time.LoadLocation(w.TimeZone); err != nil {
-			return fmt.Errorf("time_zone: unknown zone %q (use an IANA name such as Europe/Istanbul)", w.TimeZone)
+			return fmt.Errorf("time_zone: unknown zone %q (use an IANA name such as Europe/Istanbul)",
+				w.TimeZone)
 		}
 	}
 	if w.matchers, err = ParseMatchers(w.Match...); err != nil {

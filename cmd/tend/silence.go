@@ -134,7 +134,8 @@ func newSilenceCmd() *cobra.Command {
 				return err
 			}
 			var sil alerting.Silence
-			if err := c.do(cmd.Context(), "DELETE", "/api/v1/silences/"+url.PathEscape(args[0]), nil, &sil); err != nil {
+			path := "/api/v1/silences/" + url.PathEscape(args[0])
+			if err := c.do(cmd.Context(), "DELETE", path, nil, &sil); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "silence %s expired\n", sil.ID)

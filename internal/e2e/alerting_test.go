@@ -364,6 +364,7 @@ alerting:
 	if last := got[len(got)-1]; last.Status != "firing" {
 		t.Fatalf("settled firing, but the notification says %s", last.Status)
 	}
+	t.Logf("%d notifications before the alert was flapping, 1 once it settled", held)
 	quiet(t, h, "out.jsonl", held+1, 2*time.Second, "settled")
 }
 
