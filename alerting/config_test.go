@@ -73,3 +73,13 @@ alerting:
 			names(0), names(1))
 	}
 }
+
+func TestKeyToken(t *testing.T) {
+	if got := keyToken("a1b2-c_3"); got != "a1b2-c_3" {
+		t.Fatalf("safe token changed: %q", got)
+	}
+	a, b := keyToken("am:x.y"), keyToken("am;x.y")
+	if a == b || strings.ContainsAny(a, ".:;") || !strings.HasPrefix(a, "h") {
+		t.Fatalf("unsafe fingerprints: %q and %q", a, b)
+	}
+}

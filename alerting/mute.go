@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/tend-dev/tend/bus"
-	"github.com/tend-dev/tend/events"
 )
 
 // Mute explains why one alert was not sent on one route. It is kept in
@@ -23,7 +22,7 @@ type Mute struct {
 }
 
 func muteKey(fp string, route int) string {
-	return "mute." + events.Token(fp) + "." + strconv.Itoa(route)
+	return "mute." + keyToken(fp) + "." + strconv.Itoa(route)
 }
 
 // recordMutes stores the reasons of the members of one group that were

@@ -3,6 +3,8 @@ package alerting
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,7 +46,7 @@ type Notifier struct {
 
 	mu       sync.Mutex
 	silences map[string]*Silence
-	firing   map[string]map[string]string // fingerprint → label set
+	firing   map[string]map[string]string // key token of a fingerprint → label set
 	timers   map[string]time.Time         // group key → next flush
 	mutes    map[string]string            // mute key → stored reasons
 }
@@ -229,7 +231,24 @@ func (n *Notifier) timerLoop(ctx context.Context) {
 }
 
 func groupKey(route int, key string) string {
-	return "group." + strconv.Itoa(route) + "." + events.Token(key)
+	return "group." + strconv.Itoa(route) + "." + keyToken(key)
+}
+
+// keyToken makes s safe as one token of a KV key. A fingerprint that is
+// not already safe is hashed rather than mangled, so two never share a key.
+func keyToken(s string) string {
+	safe := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return "h" + hex.EncodeToString(sum[:8])
 }
 
 func parseGroupKey(k string) (int, string, bool) {
@@ -364,7 +383,7 @@ func (n *Notifier) handle(ctx context.Context, msg jetstream.Msg) error {
 // alert flaps, and when it settles if it keeps its state.
 func (n *Notifier) observeFlap(ctx context.Context, a events.Alert, at time.Time) (bool, time.Time, error) {
 	kv := bus.KV{Bucket: n.kv}
-	key := "flap." + events.Token(a.Fingerprint)
+	key := "flap." + keyToken(a.Fingerprint)
 	var st FlapState
 	b, err := kv.Get(ctx, key)
 	switch {
@@ -387,13 +406,14 @@ func (n *Notifier) observeFlap(ctx context.Context, a events.Alert, at time.Time
 // which alerts inhibit others; it reports whether a may inhibit any.
 func (n *Notifier) track(ctx context.Context, a events.Alert) (bool, error) {
 	kv := bus.KV{Bucket: n.kv}
-	key := "firing." + events.Token(a.Fingerprint)
+	tok := keyToken(a.Fingerprint)
+	key := "firing." + tok
 	labels := LabelSet(a)
 	n.mu.Lock()
 	if a.Status == events.StatusFiring {
-		n.firing[a.Fingerprint] = labels
+		n.firing[tok] = labels
 	} else {
-		delete(n.firing, a.Fingerprint)
+		delete(n.firing, tok)
 	}
 	n.mu.Unlock()
 	if a.Status != events.StatusFiring {
@@ -535,11 +555,12 @@ func (n *Notifier) muteFunc(route int) MuteFunc {
 			}
 		}
 		if len(n.set.Inhibit) > 0 {
-			for _, fp := range sortedKeys(n.firing) {
-				src := n.firing[fp]
+			for _, tok := range sortedKeys(n.firing) {
+				src := n.firing[tok]
 				for i := range n.set.Inhibit {
 					if n.set.Inhibit[i].inhibits(src, labels) {
-						rs = append(rs, Reason{Kind: MutedByInhibit, ID: fp, Detail: src["rule"]})
+						rs = append(rs, Reason{Kind: MutedByInhibit, ID: src["fingerprint"],
+							Detail: src["rule"]})
 						break
 					}
 				}
