@@ -25,6 +25,9 @@ import (
 // ConsumerName is the durable consumer every hub's notifier shares.
 const ConsumerName = "notify"
 
+// giveUpAfter bounds the retries of one alert event that cannot be handled.
+const giveUpAfter = 2 * time.Minute
+
 // Notifier is the alerting stage: it consumes alert events, mutes and
 // groups them per route, and publishes each route's notifications. Hubs
 // share its consumer; it is safe to run one per hub.
@@ -304,6 +307,7 @@ func (n *Notifier) handleUntilDone(ctx context.Context, msg jetstream.Msg) bool 
 			}
 		}
 	}()
+	start := time.Now()
 	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
 		err := n.handle(ctx, msg)
 		if err == nil {
@@ -313,6 +317,13 @@ func (n *Notifier) handleUntilDone(ctx context.Context, msg jetstream.Msg) bool 
 		if ctx.Err() != nil {
 			_ = msg.Nak()
 			return false
+		}
+		if time.Since(start) > giveUpAfter {
+			// Every later alert waits behind this one: past a bus outage's
+			// length, one lost alert event costs less than none delivered.
+			n.log.Error("drop alert event after retrying", "subject", msg.Subject(), "error", err)
+			_ = msg.Term()
+			return true
 		}
 		n.log.Warn("handle alert", "subject", msg.Subject(), "delay", delay, "error", err)
 		select {
