@@ -57,7 +57,7 @@ func optimizerHook(h *hub, cfg *config.Config, mounts *[]func(*http.ServeMux)) e
 	// The engine calls OnAlert from its one consumer goroutine: Alerts
 	// starts the run in its own.
 	alerts := runner.NewAlerts(r, log)
-	alerts.Seen = bus.KV{Bucket: h.bus.State}
+	alerts.Seen = bus.KV{Bucket: h.bus.Seen}
 	prev := h.engine.OnAlert
 	h.engine.OnAlert = func(ctx context.Context, a events.Alert) {
 		if prev != nil {

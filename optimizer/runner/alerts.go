@@ -18,8 +18,8 @@ import (
 type Alerts struct {
 	// Seen, when set, lets one hub only act on an alert: every hub's rule
 	// engine raises the same alert, and without it each hub would read the
-	// cooldown before any wrote it, and run. Keys are kept under
-	// [KeyTriggerPrefix], so [Triggers.Open] prunes them.
+	// cooldown before any wrote it, and run. Keys start with
+	// [KeyTriggerPrefix]; tend serve keeps them a week in tend_seen.
 	Seen Seen
 
 	r   *Runner

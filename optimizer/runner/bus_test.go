@@ -227,7 +227,7 @@ func TestTriggers_RedeliveredAfterCrashStartsNoSecondRun(t *testing.T) {
 	if took != 1 {
 		t.Fatalf("fetched %d triggers, want 1", took)
 	}
-	if _, err := (bus.KV{Bucket: g.b.State}).FirstTime(ctx, runner.KeyTriggerPrefix+"delivery-2"); err != nil {
+	if _, err := (bus.KV{Bucket: g.b.Seen}).FirstTime(ctx, runner.KeyTriggerPrefix+"delivery-2"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -390,42 +390,5 @@ func TestTriggers_CopyStartsNoSecondRun(t *testing.T) {
 	}
 	if n := len(g.stored(t, "tend.optimization.failed.>")); n != 0 {
 		t.Errorf("the copy was refused aloud %d times; want silence", n)
-	}
-}
-
-// TestTriggers_OpenPrunesOldMarks: marks older than KeepMarks go when the
-// consumer opens.
-func TestTriggers_OpenPrunesOldMarks(t *testing.T) {
-	g := newBusRig(t, nil)
-	ctx := context.Background()
-	kv := bus.KV{Bucket: g.b.State}
-	for _, k := range []string{"old-1", "old-2"} {
-		if _, err := kv.FirstTime(ctx, runner.KeyTriggerPrefix+k); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := kv.Put(ctx, "optimizer.enabled", []byte("true")); err != nil {
-		t.Fatal(err)
-	}
-
-	keep := runner.NewTriggers(g.b, g.r, nil)
-	if err := keep.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if keys, _ := kv.Keys(ctx, runner.KeyTriggerPrefix+">"); len(keys) != 2 {
-		t.Fatalf("fresh marks pruned: %v left", keys)
-	}
-
-	prune := runner.NewTriggers(g.b, g.r, nil)
-	prune.KeepMarks = time.Nanosecond
-	time.Sleep(time.Millisecond) // the marks must be older than KeepMarks
-	if err := prune.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if keys, _ := kv.Keys(ctx, runner.KeyTriggerPrefix+">"); len(keys) != 0 {
-		t.Errorf("old marks left: %v", keys)
-	}
-	if v, _ := kv.Get(ctx, "optimizer.enabled"); string(v) != "true" {
-		t.Errorf("pruning touched other state: %q", v)
 	}
 }

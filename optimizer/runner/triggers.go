@@ -19,7 +19,8 @@ import (
 // that turns trigger events into runs.
 const TriggerConsumer = "optimizer-triggers"
 
-// KeyTriggerPrefix marks, in [State], a trigger that started a run.
+// KeyTriggerPrefix marks, in the bus's week-long tend_seen bucket, a
+// trigger (or an alert) that started a run.
 const KeyTriggerPrefix = "optimizer.trigger."
 
 // TriggerData is the part of a trigger event's data (the JSON api/inbound
@@ -39,9 +40,9 @@ type TriggerData struct {
 //
 // Hubs share one durable consumer with one message in flight, so a trigger
 // goes to one hub. The message is acknowledged when the run ends, and kept
-// in progress while it runs. A trigger is marked in [State] (by event id,
-// for KeepMarks) before its run starts: redelivered after a crash, or
-// stored twice, it starts no second run. A trigger that
+// in progress while it runs. A trigger is marked (by event id, for a week,
+// in tend_seen) before its run starts: redelivered after a crash, or stored
+// twice, it starts no second run. A trigger that
 // finds a run in progress waits (redelivered every BusyRetry) for up to
 // MaxWait; one refused (cooling down, unknown task or level, or waiting too
 // long) is told as a dev.tend.optimization.failed event with the reason.
@@ -56,10 +57,6 @@ type Triggers struct {
 	// trigger by telling the bus it is in progress every third of it.
 	// Default 30s.
 	AckWait time.Duration
-	// KeepMarks is how long a trigger's mark is kept, so a copy of it
-	// starts no second run; [Triggers.Open] forgets older ones. Default 7
-	// days.
-	KeepMarks time.Duration
 
 	b    *bus.Bus
 	kv   bus.KV
@@ -79,9 +76,8 @@ func NewTriggers(b *bus.Bus, r *Runner, log *slog.Logger) *Triggers {
 		BusyRetry: 15 * time.Second,
 		MaxWait:   30 * time.Minute,
 		AckWait:   30 * time.Second,
-		KeepMarks: 7 * 24 * time.Hour,
 
-		b: b, kv: bus.KV{Bucket: b.State}, r: r, log: log,
+		b: b, kv: bus.KV{Bucket: b.Seen}, r: r, log: log,
 	}
 }
 
@@ -102,32 +98,7 @@ func (t *Triggers) Open(ctx context.Context) error {
 		return fmt.Errorf("create consumer %s: %w", TriggerConsumer, err)
 	}
 	t.cons = cons
-	t.prune(ctx)
 	return nil
-}
-
-// prune forgets trigger marks older than KeepMarks; a failure only leaves
-// them for the next start.
-func (t *Triggers) prune(ctx context.Context) {
-	lister, err := t.b.State.ListKeysFiltered(ctx, KeyTriggerPrefix+">")
-	if err != nil {
-		t.log.Debug("trigger marks not pruned", "error", err)
-		return
-	}
-	cutoff := t.r.cfg.Now().Add(-t.KeepMarks)
-	var n int
-	for key := range lister.Keys() {
-		e, err := t.b.State.Get(ctx, key)
-		if err != nil || e.Created().After(cutoff) {
-			continue
-		}
-		if err := t.kv.Delete(ctx, key); err == nil {
-			n++
-		}
-	}
-	if n > 0 {
-		t.log.Info("old trigger marks pruned", "count", n)
-	}
 }
 
 // Run handles triggers one at a time until ctx ends, then returns nil. It
