@@ -60,3 +60,13 @@ func isSource(rules []InhibitRule, labels map[string]string) bool {
 	}
 	return false
 }
+
+// isTarget reports whether labels select an alert as a target of any rule.
+func isTarget(rules []InhibitRule, labels map[string]string) bool {
+	for i := range rules {
+		if rules[i].target.Matches(labels) {
+			return true
+		}
+	}
+	return false
+}

@@ -369,6 +369,13 @@ func (n *Notifier) handle(ctx context.Context, msg jetstream.Msg) error {
 		if source, err = n.track(ctx, a); err != nil {
 			return err
 		}
+		if a.Status == events.StatusFiring && isTarget(n.set.Inhibit, LabelSet(a)) {
+			// Another hub may have handled the source a moment ago; its
+			// write may not have reached this hub's watch yet.
+			if err := n.refreshFiring(ctx); err != nil {
+				return err
+			}
+		}
 	}
 
 	for i, r := range n.routes {
@@ -432,6 +439,33 @@ func (n *Notifier) track(ctx context.Context, a events.Alert) (bool, error) {
 	}
 	b, _ := json.Marshal(labels)
 	return isSource(n.set.Inhibit, labels), kv.Put(ctx, key, b)
+}
+
+// refreshFiring reads every firing.<fp> key, replacing the watched view.
+func (n *Notifier) refreshFiring(ctx context.Context) error {
+	kv := bus.KV{Bucket: n.kv}
+	keys, err := kv.Keys(ctx, "firing.>")
+	if err != nil && !strings.Contains(err.Error(), "no keys") {
+		return err
+	}
+	fresh := make(map[string]map[string]string, len(keys))
+	for _, k := range keys {
+		b, err := kv.Get(ctx, k)
+		if errors.Is(err, bus.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		var labels map[string]string
+		if json.Unmarshal(b, &labels) == nil {
+			fresh[strings.TrimPrefix(k, "firing.")] = labels
+		}
+	}
+	n.mu.Lock()
+	n.firing = fresh
+	n.mu.Unlock()
+	return nil
 }
 
 // flush brings one group up to date: it adds obs if given, decides what to
