@@ -166,3 +166,36 @@ func ago(t time.Time) string {
 	}
 	return t.Local().Format("2006-01-02 15:04")
 }
+
+// view prints what a client verb fetched, in the --format asked for: JSON
+// as it is, a one-line summary, or a table.
+type view[T any] struct {
+	summary func(w io.Writer, v T)
+	header  []string
+	rows    func(v T) [][]string
+}
+
+// show checks --format, GETs path into a T and prints it with v.
+func show[T any](cmd *cobra.Command, path string, v view[T]) error {
+	f, err := format(cmd)
+	if err != nil {
+		return err
+	}
+	c, err := newClient(cmd)
+	if err != nil {
+		return err
+	}
+	var data T
+	if err := c.do(cmd.Context(), http.MethodGet, path, nil, &data); err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	switch f {
+	case "json":
+		return printJSON(out, data)
+	case "summary":
+		v.summary(out, data)
+		return nil
+	}
+	return table(out, v.header, v.rows(data))
+}

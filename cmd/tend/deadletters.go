@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 
 	"github.com/spf13/cobra"
@@ -25,41 +26,29 @@ func newDeadLettersCmd() *cobra.Command {
 		Short: "List dead letters",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := format(cmd)
-			if err != nil {
-				return err
-			}
-			c, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
-			var dls []router.DeadLetter
 			path := "/api/v1/deadletters?integration=" + url.QueryEscape(integration)
-			if err := c.do(cmd.Context(), "GET", path, nil, &dls); err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			switch f {
-			case "json":
-				return printJSON(out, dls)
-			case "summary":
-				n := map[string]int{}
-				for _, d := range dls {
-					n[d.Integration]++
-				}
-				fmt.Fprintf(out, "%d dead letters", len(dls))
-				for k, v := range n {
-					fmt.Fprintf(out, ", %s: %d", k, v)
-				}
-				fmt.Fprintln(out)
-				return nil
-			}
-			rows := make([][]string, 0, len(dls))
-			for _, d := range dls {
-				rows = append(rows, []string{fmt.Sprint(d.ID), d.Integration, d.Event.Type, d.Event.ID,
-					fmt.Sprint(d.Attempts), ago(d.DeadAt), d.Reason})
-			}
-			return table(out, []string{"ID", "INTEGRATION", "EVENT TYPE", "EVENT ID", "ATTEMPTS", "DEAD", "REASON"}, rows)
+			return show(cmd, path, view[[]router.DeadLetter]{
+				summary: func(w io.Writer, dls []router.DeadLetter) {
+					n := map[string]int{}
+					for _, d := range dls {
+						n[d.Integration]++
+					}
+					fmt.Fprintf(w, "%d dead letters", len(dls))
+					for k, v := range n {
+						fmt.Fprintf(w, ", %s: %d", k, v)
+					}
+					fmt.Fprintln(w)
+				},
+				header: []string{"ID", "INTEGRATION", "EVENT TYPE", "EVENT ID", "ATTEMPTS", "DEAD", "REASON"},
+				rows: func(dls []router.DeadLetter) [][]string {
+					rows := make([][]string, 0, len(dls))
+					for _, d := range dls {
+						rows = append(rows, []string{fmt.Sprint(d.ID), d.Integration, d.Event.Type, d.Event.ID,
+							fmt.Sprint(d.Attempts), ago(d.DeadAt), d.Reason})
+					}
+					return rows
+				},
+			})
 		},
 	}
 	list.Flags().StringVar(&integration, "integration", "", "only this integration's")
@@ -147,53 +136,39 @@ func newDeliveriesCmd() *cobra.Command {
 		Short: "Show the delivery log: every attempt, its outcome and latency",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := format(cmd)
-			if err != nil {
-				return err
-			}
-			c, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
-			q := url.Values{}
-			q.Set("integration", integration)
-			q.Set("fingerprint", fingerprint)
-			q.Set("since", since)
-			var list []router.Attempt
-			if err := c.do(cmd.Context(), "GET", "/api/v1/deliveries?"+q.Encode(), nil, &list); err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			switch f {
-			case "json":
-				return printJSON(out, list)
-			case "summary":
-				n := map[string]int{}
-				for _, a := range list {
-					n[a.Outcome]++
-				}
-				fmt.Fprintf(out, "%d attempts: %d delivered, %d retried, %d dead-lettered\n", len(list),
-					n[router.OutcomeDelivered], n[router.OutcomeRetry], n[router.OutcomeDeadLettered])
-				return nil
-			}
-			rows := make([][]string, 0, len(list))
-			for _, a := range list {
-				status := "-"
-				if a.Status != 0 {
-					status = fmt.Sprint(a.Status)
-				}
-				ref := a.Ref
-				if ref == "" {
-					ref = "-"
-				}
-				rows = append(rows, []string{a.Time.Local().Format("01-02 15:04:05"), a.Integration,
-					a.EventID, fmt.Sprint(a.Attempt), a.Outcome, status, a.Latency.Round(10_000).String(), ref, a.Error})
-			}
-			return table(out, []string{"TIME", "INTEGRATION", "EVENT", "ATTEMPT", "OUTCOME", "STATUS", "LATENCY", "REF", "ERROR"}, rows)
+			q := url.Values{"integration": {integration}, "fingerprint": {fingerprint}, "since": {since}}
+			return show(cmd, "/api/v1/deliveries?"+q.Encode(), view[[]router.Attempt]{
+				summary: func(w io.Writer, list []router.Attempt) {
+					n := map[string]int{}
+					for _, a := range list {
+						n[a.Outcome]++
+					}
+					fmt.Fprintf(w, "%d attempts: %d delivered, %d retried, %d dead-lettered\n", len(list),
+						n[router.OutcomeDelivered], n[router.OutcomeRetry], n[router.OutcomeDeadLettered])
+				},
+				header: []string{"TIME", "INTEGRATION", "EVENT", "ATTEMPT", "OUTCOME", "STATUS", "LATENCY", "REF", "ERROR"},
+				rows:   deliveryRows,
+			})
 		},
 	}
 	cmd.Flags().StringVar(&integration, "integration", "", "only this integration")
 	cmd.Flags().StringVar(&fingerprint, "fingerprint", "", "only this alert fingerprint")
 	cmd.Flags().StringVar(&since, "since", "24h", "how far back")
 	return cmd
+}
+
+func deliveryRows(list []router.Attempt) [][]string {
+	rows := make([][]string, 0, len(list))
+	for _, a := range list {
+		status, ref := "-", "-"
+		if a.Status != 0 {
+			status = fmt.Sprint(a.Status)
+		}
+		if a.Ref != "" {
+			ref = a.Ref
+		}
+		rows = append(rows, []string{a.Time.Local().Format("01-02 15:04:05"), a.Integration,
+			a.EventID, fmt.Sprint(a.Attempt), a.Outcome, status, a.Latency.Round(10_000).String(), ref, a.Error})
+	}
+	return rows
 }

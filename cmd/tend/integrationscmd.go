@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 	"time"
@@ -18,47 +19,38 @@ func newIntegrationsCmd() *cobra.Command {
 		Short: "Show each integration's delivery analytics and health",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := format(cmd)
-			if err != nil {
-				return err
-			}
-			c, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
-			var list []router.Stats
-			if err := c.do(cmd.Context(), "GET", "/api/v1/integrations", nil, &list); err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			switch f {
-			case "json":
-				return printJSON(out, list)
-			case "summary":
-				var parts []string
-				for _, s := range list {
-					parts = append(parts, fmt.Sprintf("%s %s (%d delivered, %d dead)", s.Integration, s.Health, s.Delivered, s.DeadLettered))
-				}
-				fmt.Fprintln(out, strings.Join(parts, "; "))
-				return nil
-			}
-			rows := make([][]string, 0, len(list))
-			for _, s := range list {
-				lastErr := "-"
-				if s.LastError != "" {
-					lastErr = ago(s.LastErrorAt) + ": " + s.LastError
-					if len(lastErr) > 60 {
-						lastErr = lastErr[:60] + "…"
+			return show(cmd, "/api/v1/integrations", view[[]router.Stats]{
+				summary: func(w io.Writer, list []router.Stats) {
+					var parts []string
+					for _, s := range list {
+						parts = append(parts, fmt.Sprintf("%s %s (%d delivered, %d dead)",
+							s.Integration, s.Health, s.Delivered, s.DeadLettered))
 					}
-				}
-				rows = append(rows, []string{s.Integration, s.Type, s.Health, fmt.Sprint(s.Delivered),
-					fmt.Sprint(s.FailedAttempts), fmt.Sprint(s.Retried), fmt.Sprint(s.DeadLettered),
-					ms(s.P50), ms(s.P95), ms(s.P99), ago(s.LastSuccess), lastErr})
-			}
-			return table(out, []string{"NAME", "TYPE", "HEALTH", "DELIVERED", "FAILED", "RETRIED", "DEAD",
-				"P50", "P95", "P99", "LAST OK", "LAST ERROR"}, rows)
+					fmt.Fprintln(w, strings.Join(parts, "; "))
+				},
+				header: []string{"NAME", "TYPE", "HEALTH", "DELIVERED", "FAILED", "RETRIED", "DEAD",
+					"P50", "P95", "P99", "LAST OK", "LAST ERROR"},
+				rows: integrationRows,
+			})
 		},
 	}
+}
+
+func integrationRows(list []router.Stats) [][]string {
+	rows := make([][]string, 0, len(list))
+	for _, s := range list {
+		lastErr := "-"
+		if s.LastError != "" {
+			lastErr = ago(s.LastErrorAt) + ": " + s.LastError
+			if len(lastErr) > 60 {
+				lastErr = lastErr[:60] + "…"
+			}
+		}
+		rows = append(rows, []string{s.Integration, s.Type, s.Health, fmt.Sprint(s.Delivered),
+			fmt.Sprint(s.FailedAttempts), fmt.Sprint(s.Retried), fmt.Sprint(s.DeadLettered),
+			ms(s.P50), ms(s.P95), ms(s.P99), ago(s.LastSuccess), lastErr})
+	}
+	return rows
 }
 
 func ms(sec float64) string {
