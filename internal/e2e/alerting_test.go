@@ -476,3 +476,50 @@ routes:
 		t.Fatalf("third notification: %+v", got[2])
 	}
 }
+
+// TestAlerting_TwoHubsRepeatOnce runs two hubs on one NATS with a 1 s
+// repeat: each repeat is claimed by one hub, so the receiver sees about one
+// per second, each id once.
+func TestAlerting_TwoHubsRepeatOnce(t *testing.T) {
+	rcv := NewReceiver(t)
+	busAddr := FreeAddr(t)
+	cfg := func(head string) string {
+		return head + fmt.Sprintf(`
+integrations:
+  - name: hook
+    type: webhook
+    url: %s
+routes:
+  - match: {type: alert}
+    to: [hook]
+    repeat_interval: 1s
+`, rcv.URL)
+	}
+	a := NewHub(t, cfg("bus:\n  listen: "+busAddr+"\n"))
+	a.Start()
+	b := NewHub(t, cfg("hub: second\n"))
+	b.Args = []string{"--nats-url", "nats://" + busAddr}
+	b.Start()
+
+	pub := Connect(t, busAddr)
+	start := time.Now()
+	ev := pub.Alert(t, "two-hub-repeat", events.StatusFiring)
+	Eventually(t, 10*time.Second, "the alert", func() bool { return rcv.Got()[ev.ID] == 1 })
+	time.Sleep(5 * time.Second)
+	got := rcv.Got()
+	elapsed := time.Since(start)
+	repeats := 0
+	for id, n := range got {
+		if n != 1 {
+			t.Errorf("%s delivered %d times", id, n)
+		}
+		if strings.HasPrefix(id, ev.ID+"-r") {
+			repeats++
+		}
+	}
+	if max := int(elapsed/time.Second) + 1; repeats < 3 || repeats > max {
+		t.Fatalf("%d repeats in %s with repeat_interval 1s on two hubs, want 3 to %d", repeats, elapsed, max)
+	}
+	t.Logf("%d repeats in %s, sent by hub a %d times, by hub b %d times", repeats, elapsed.Round(time.Millisecond),
+		strings.Count(a.Logs(), "msg=notification"), strings.Count(b.Logs(), "msg=notification"))
+}
