@@ -392,3 +392,29 @@ func TestTriggers_CopyStartsNoSecondRun(t *testing.T) {
 		t.Errorf("the copy was refused aloud %d times; want silence", n)
 	}
 }
+
+// TestTriggers_AutomaticOnlyWhenEnabled: a push starts a run only while
+// automatic optimization is enabled; a person's comment runs either way.
+func TestTriggers_AutomaticOnlyWhenEnabled(t *testing.T) {
+	g := newBusRig(t, nil)
+	g.start(t)
+	ctx := context.Background()
+	g.publishTrigger(t, "push-1", inbound.Trigger{Trigger: events.Trigger{Kind: "github", SHA: "a1"},
+		Tasks: []string{"exec"}, Event: "push"})
+	eventually(t, "the push acknowledged", func() bool { return g.settled(t) })
+	if n := len(g.stored(t, "tend.optimization.>")); n != 0 || g.exec.count() != 0 {
+		t.Fatalf("a push while disabled: %d run events, exec ran %d times", n, g.exec.count())
+	}
+
+	g.publishTrigger(t, "comment-1", inbound.Trigger{Trigger: events.Trigger{Kind: "github", Issue: 1},
+		Tasks: []string{"database"}, Event: "issue_comment"})
+	eventually(t, "the comment's run", func() bool { return g.db.count() == 1 })
+
+	if err := g.r.SetEnabled(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	g.publishTrigger(t, "push-2", inbound.Trigger{Trigger: events.Trigger{Kind: "github", SHA: "a2"},
+		Tasks: []string{"exec"}, Event: "push"})
+	eventually(t, "the push's run", func() bool { return g.exec.count() == 1 })
+	eventually(t, "the triggers acknowledged", func() bool { return g.settled(t) })
+}

@@ -31,12 +31,27 @@ type TriggerData struct {
 	Tasks []string `json:"tasks,omitempty"`
 	// Level asked for; empty means the current level.
 	Level string `json:"level,omitempty"`
+	// Event is what raised the trigger: a person's command (issue_comment,
+	// repository_dispatch, a Slack command) or an automatic one (push,
+	// workflow_run).
+	Event string `json:"event,omitempty"`
+}
+
+// Automatic reports whether the trigger came from no person's command but
+// from something happening (a push, a finished workflow): such triggers
+// start runs only while automatic optimization is enabled.
+func (d TriggerData) Automatic() bool {
+	return d.Event == "push" || d.Event == "workflow_run"
 }
 
 // Triggers consumes dev.tend.trigger.github and dev.tend.trigger.slack
 // events from EVENTS and starts a run for each, with the trigger as the
 // run's origin, so its events carry the repository, issue, commit or Slack
 // response_url back to the integrations.
+//
+// A person's command (an issue comment, a repository dispatch, a Slack
+// command) runs whether or not automatic optimization is enabled, as the
+// CLI does; a push or a finished workflow runs only while it is enabled.
 //
 // Hubs share one durable consumer with one message in flight, so a trigger
 // goes to one hub. The message is acknowledged when the run ends, and kept
@@ -170,6 +185,20 @@ func (t *Triggers) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	if ctx.Err() != nil {
 		return // left unacknowledged: another hub, or this one restarted, takes it
+	}
+	if data.Automatic() {
+		on, err := t.r.Enabled(ctx)
+		if err != nil {
+			log.Warn("trigger waits: state unreadable", "error", err)
+			_ = msg.NakWithDelay(t.BusyRetry)
+			return
+		}
+		if !on {
+			// Quietly: telling every push that nothing ran is noise.
+			log.Info("automatic trigger starts no run", "reason", ErrDisabled.Error(), "event", data.Event)
+			t.ack(msg, log)
+			return
+		}
 	}
 
 	key := KeyTriggerPrefix + keyToken(ev.ID)
