@@ -200,7 +200,8 @@ func (h *Handler) postRun(w http.ResponseWriter, r *http.Request) {
 	if req.Wait != "" {
 		d, err := time.ParseDuration(req.Wait)
 		if err != nil || d < 0 {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("wait %q: want a duration such as 10s", req.Wait), "")
+			msg := fmt.Sprintf("wait %q: want a duration such as 10s", req.Wait)
+			writeError(w, http.StatusBadRequest, msg, "")
 			return
 		}
 		wait = min(d, h.Wait)
@@ -209,8 +210,10 @@ func (h *Handler) postRun(w http.ResponseWriter, r *http.Request) {
 	if req.Via == "cli" {
 		trig.Kind = "cli"
 	}
-	rr := runner.RunRequest{Tasks: req.Tasks, Level: req.Level, Force: req.Force, DryRun: req.DryRun,
-		Trigger: trig, ID: events.NewID()}
+	rr := runner.RunRequest{
+		Tasks: req.Tasks, Level: req.Level, Force: req.Force, DryRun: req.DryRun,
+		Trigger: trig, ID: events.NewID(),
+	}
 
 	h.mu.Lock()
 	if h.closed {

@@ -330,7 +330,8 @@ func TestRuns_StopCancelsRuns(t *testing.T) {
 func TestTest_Plans(t *testing.T) {
 	g := newRig(t)
 	var res optimizerapi.TestResult
-	if code := g.call(t, "POST", optimizerapi.Prefix+"/test", `{"tasks": ["exec"], "level": "Medium"}`, &res); code != 200 {
+	code := g.call(t, "POST", optimizerapi.Prefix+"/test", `{"tasks": ["exec"], "level": "Medium"}`, &res)
+	if code != 200 {
 		t.Fatalf("test: %d", code)
 	}
 	if res.Level != "medium" || len(res.Plans) != 1 || len(res.Plans[0].Steps) != 2 {

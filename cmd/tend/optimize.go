@@ -245,7 +245,8 @@ changes nothing and sets no cooldown.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.level, "level", "", "level of this run: low, medium, high or aggressive (default: current)")
+	fl.StringVar(&o.level, "level", "",
+		"level of this run: low, medium, high or aggressive (default: current)")
 	fl.BoolVar(&o.force, "force", false, "ignore the tasks' cooldowns")
 	fl.BoolVar(&o.dryRun, "dry-run", false, "measure and plan only; change nothing")
 	return cmd
@@ -288,10 +289,11 @@ func optimize(cmd *cobra.Command, names []string, o optimizeOptions) error {
 			if progress {
 				fmt.Fprintln(cmd.ErrOrStderr())
 			}
-			return fmt.Errorf("stopped waiting; run %s goes on at the hub: `tend runs %s`", run.ID, run.ID)
+			return fmt.Errorf("stopped waiting; run %s goes on at the hub: `tend runs %s`",
+				run.ID, run.ID)
 		case <-time.After(o.poll):
 		}
-		if err := c.do(ctx, "GET", optimizerapi.Prefix+"/runs/"+url.PathEscape(run.ID), nil, &run); err != nil {
+		if err := c.do(ctx, "GET", runPath(run.ID), nil, &run); err != nil {
 			if ctx.Err() != nil {
 				continue
 			}
@@ -382,7 +384,8 @@ func printRun(out io.Writer, f string, run events.Run) error {
 				samples(m), spread(m)})
 		}
 	}
-	if err := table(out, []string{"TASK", "VERDICT", "MEASURE", "BEFORE → AFTER", "N", "SPREAD"}, rows); err != nil {
+	header := []string{"TASK", "VERDICT", "MEASURE", "BEFORE → AFTER", "N", "SPREAD"}
+	if err := table(out, header, rows); err != nil {
 		return err
 	}
 
@@ -427,7 +430,8 @@ func runHeader(run events.Run) string {
 	}
 	parts = append(parts, "asked by "+triggerText(run.Trigger))
 	if run.Started != nil && run.Finished != nil {
-		parts = append(parts, "took "+run.Finished.Sub(*run.Started).Round(time.Millisecond).String())
+		took := run.Finished.Sub(*run.Started).Round(time.Millisecond)
+		parts = append(parts, "took "+took.String())
 	}
 	if run.Error != "" {
 		parts = append(parts, "error: "+run.Error)
@@ -625,7 +629,7 @@ func newRunsCmd() *cobra.Command {
 			ctx, out := cmd.Context(), cmd.OutOrStdout()
 			if len(args) == 1 {
 				var run events.Run
-				if err := c.do(ctx, "GET", optimizerapi.Prefix+"/runs/"+url.PathEscape(args[0]), nil, &run); err != nil {
+				if err := c.do(ctx, "GET", runPath(args[0]), nil, &run); err != nil {
 					return err
 				}
 				return printRun(out, f, run)
@@ -678,5 +682,10 @@ func printRuns(out io.Writer, f string, runs []events.Run) error {
 		rows = append(rows, []string{r.ID, status, r.Level, triggerText(r.Trigger), tasksText,
 			ago(r.Requested), took})
 	}
-	return table(out, []string{"ID", "STATUS", "LEVEL", "ASKED BY", "TASKS", "REQUESTED", "TOOK"}, rows)
+	return table(out, []string{"ID", "STATUS", "LEVEL", "ASKED BY", "TASKS", "REQUESTED", "TOOK"},
+		rows)
+}
+
+func runPath(id string) string {
+	return optimizerapi.Prefix + "/runs/" + url.PathEscape(id)
 }

@@ -134,7 +134,8 @@ func TestCLI_EnableDisableLevel(t *testing.T) {
 			t.Errorf("tend %s:\n%s\nwant %q", strings.Join(tc.args, " "), out, tc.want)
 		}
 	}
-	if out, err := tend(t, srv, "level", "extreme"); err == nil || !strings.Contains(err.Error(), "unknown level") {
+	out, err := tend(t, srv, "level", "extreme")
+	if err == nil || !strings.Contains(err.Error(), "unknown level") {
 		t.Errorf("bad level: %v\n%s", err, out)
 	}
 }
@@ -165,7 +166,8 @@ func TestCLI_OptimizeWaitsAndShowsBeforeAfter(t *testing.T) {
 
 	// A dry run measures, changes nothing and sets no cooldown.
 	out = mustTend(t, srv, "optimize", "--dry-run", "--format", "summary")
-	if !strings.Contains(out, "dry run") || !strings.Contains(out, "exec: nothing done (dry run), queue 1,024 jobs") {
+	if !strings.Contains(out, "dry run") ||
+		!strings.Contains(out, "exec: nothing done (dry run), queue 1,024 jobs") {
 		t.Errorf("dry run summary:\n%s", out)
 	}
 	if task.queue != 1024 {
@@ -189,12 +191,13 @@ func TestCLI_TestTouchesNothing(t *testing.T) {
 	if task.queue != 4096 {
 		t.Errorf("tend test changed the queue to %v", task.queue)
 	}
-	if _, err := tend(t, srv, "test", "nope"); err == nil || !strings.Contains(err.Error(), `unknown task "nope"`) {
+	_, err := tend(t, srv, "test", "nope")
+	if err == nil || !strings.Contains(err.Error(), `unknown task "nope"`) {
 		t.Errorf("unknown task: %v", err)
 	}
 	// `tend test integration NAME` still reaches the integration test, not
 	// the task plans.
-	_, err := tend(t, srv, "test", "integration", "slack")
+	_, err = tend(t, srv, "test", "integration", "slack")
 	if err == nil || !strings.Contains(err.Error(), "404") {
 		t.Errorf("test integration: %v, want the integrations endpoint's 404", err)
 	}

@@ -95,7 +95,8 @@ func (al *Alerts) first(ctx context.Context, a events.Alert) bool {
 	if al.Seen == nil {
 		return true
 	}
-	key := fmt.Sprintf("%salert-%s-%d", KeyTriggerPrefix, keyToken(a.Fingerprint), a.StartsAt.UnixNano())
+	key := fmt.Sprintf("%salert-%s-%d", KeyTriggerPrefix, keyToken(a.Fingerprint),
+		a.StartsAt.UnixNano())
 	ok, err := al.Seen.FirstTime(ctx, key)
 	if err != nil {
 		al.log.Warn("alert not marked; acting on it", "fingerprint", a.Fingerprint, "error", err)

@@ -22,7 +22,8 @@ func openBus(tb testing.TB) *bus.Bus {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	b, err := bus.Open(ctx, bus.Options{DataDir: tb.TempDir(), Name: "runner-test", Config: config.Default().Bus})
+	b, err := bus.Open(ctx, bus.Options{DataDir: tb.TempDir(), Name: "runner-test",
+		Config: config.Default().Bus})
 	if err != nil {
 		tb.Fatalf("open bus: %v", err)
 	}
@@ -373,7 +374,8 @@ func TestTriggers_CopyStartsNoSecondRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, subject := range []string{"tend.trigger.github.a", "tend.trigger.github.b"} {
-		if _, err := g.b.JS.Publish(context.Background(), subject, data, jetstream.WithMsgID(subject)); err != nil {
+		_, err := g.b.JS.Publish(context.Background(), subject, data, jetstream.WithMsgID(subject))
+		if err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -195,7 +195,9 @@ func (t *Triggers) handle(ctx context.Context, msg jetstream.Msg) {
 		}
 		if !on {
 			// Quietly: telling every push that nothing ran is noise.
-			log.Info("automatic trigger starts no run", "reason", ErrDisabled.Error(), "event", data.Event)
+			log.Info("automatic trigger starts no run",
+				"reason", ErrDisabled.Error(),
+				"event", data.Event)
 			t.ack(msg, log)
 			return
 		}
@@ -328,7 +330,8 @@ func keyToken(id string) string {
 	}
 	return strings.Map(func(r rune) rune {
 		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '=':
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9',
+			r == '-', r == '_', r == '=':
 			return r
 		}
 		return '_'
