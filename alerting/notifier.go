@@ -339,6 +339,7 @@ func (n *Notifier) handleUntilDone(ctx context.Context, msg jetstream.Msg) bool 
 type observation struct {
 	alert    events.Alert
 	eventID  string
+	at       time.Time // the event's time
 	flapping bool
 	settleAt time.Time
 	labels   map[string]string
@@ -358,7 +359,7 @@ func (n *Notifier) handle(ctx context.Context, msg jetstream.Msg) error {
 		at = n.now()
 	}
 
-	obs := observation{alert: a, eventID: ev.ID}
+	obs := observation{alert: a, eventID: ev.ID, at: at}
 	if n.set.Flapping.Enabled() {
 		if obs.flapping, obs.settleAt, err = n.observeFlap(ctx, a, at); err != nil {
 			return err
@@ -489,7 +490,9 @@ func (n *Notifier) flush(ctx context.Context, route int, key string, obs *observ
 			if obs == nil {
 				return nil
 			}
-			g = NewGroup(route, key, obs.labels, p.perAlert(), now)
+			// Born at the event's time, not the clock's: a hub handling the
+			// event again after a crash names the group's notifications alike.
+			g = NewGroup(route, key, obs.labels, p.perAlert(), obs.at)
 		case err != nil:
 			return fmt.Errorf("read group %s: %w", kvKey, err)
 		default:
