@@ -253,3 +253,28 @@ func TestOptimize_GitHubTriggerRunsOnceWithItsOrigin(t *testing.T) {
 		t.Errorf("run = level %s, tasks %+v", run.Level, run.Tasks)
 	}
 }
+
+// TestOptimize_TwoHubsOneRun joins a second hub to the first one's bus,
+// both watching the same probe: both rule engines raise the alert, and one
+// run starts; the hub that lost the alert's mark says so.
+func TestOptimize_TwoHubsOneRun(t *testing.T) {
+	busAddr := FreeAddr(t)
+	a := NewHub(t, "bus:\n  listen: "+busAddr+"\n"+optimizeConfig)
+	a.WriteFile("value.txt", "10\n")
+	a.Start()
+	b := NewHub(t, "hub: second\n"+strings.ReplaceAll(optimizeConfig, "{{DIR}}", a.Dir))
+	b.Args = []string{"--nats-url", "nats://" + busAddr}
+	b.Start()
+	a.MustRun("enable")
+
+	a.WriteFile("value.txt", "90\n")
+	Eventually(t, 15*time.Second, "a completed run in the file sink", func() bool {
+		return len(outEvents(t, a, "optimization.completed")) >= 1
+	})
+	Eventually(t, 10*time.Second, "the other hub standing back", func() bool {
+		return strings.Contains(a.Logs()+b.Logs(), "another hub acts on this alert")
+	})
+	if n := len(outEvents(t, a, "optimization.requested")); n != 1 {
+		t.Errorf("want 1 run requested by two hubs, got %d", n)
+	}
+}
