@@ -80,9 +80,11 @@ func (n *Notifier) Open(ctx context.Context) error {
 		DeliverPolicy: jetstream.DeliverNewPolicy,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		// Short, so an event a killed hub held is soon offered again: no
-		// other alert event moves until it is. A slow handling says it is
-		// still working (see consume).
-		AckWait:        2 * time.Second,
+		// other alert event moves until it is. After a crash of an embedded
+		// bus that can be the last event, acknowledged but not yet stored as
+		// such. A slow handling says it is still working (see consume);
+		// handling an event twice is harmless.
+		AckWait:        time.Second,
 		MaxDeliver:     -1,
 		FilterSubjects: []string{events.SubjectAlerts + ".>"},
 		// One alert event at a time across all hubs: a resolution is never
@@ -296,7 +298,7 @@ func (n *Notifier) handleUntilDone(ctx context.Context, msg jetstream.Msg) bool 
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
-		t := time.NewTicker(500 * time.Millisecond)
+		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
 		for {
 			select {
