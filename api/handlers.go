@@ -35,6 +35,7 @@ type Status struct {
 	LastSample   time.Time         `json:"last_sample,omitzero"`
 	Samples      uint64            `json:"samples_published"`
 	Firing       int               `json:"alerts_firing"`
+	Optimizer    string            `json:"optimizer,omitempty"`
 	Pending      int               `json:"alerts_pending"`
 	Goroutines   int               `json:"goroutines"`
 	HeapBytes    uint64            `json:"heap_bytes"`
@@ -72,6 +73,9 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 				st.Pending++
 			}
 		}
+	}
+	if s.d.Optimizer != nil {
+		st.Optimizer = s.d.Optimizer(r.Context())
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

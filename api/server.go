@@ -31,6 +31,8 @@ type Deps struct {
 	Started   time.Time
 	// Mount adds more handlers (optimizer, inbound hooks, reports).
 	Mount []func(mux *http.ServeMux)
+	// Optimizer, if set, describes automatic optimization in the status.
+	Optimizer func(ctx context.Context) string
 }
 
 // Server is the HTTP API.

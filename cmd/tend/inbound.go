@@ -70,7 +70,8 @@ func (c hubCommands) Status(ctx context.Context) (string, error) {
 		}
 	}
 	series := len(c.h.engine.Latest().All())
-	text := fmt.Sprintf("tend: %d series watched, %d alerts firing", series, len(firing))
+	text := fmt.Sprintf("tend: %d series watched, %d alerts firing; optimizer %s",
+		series, len(firing), c.h.optimizerStatus(ctx))
 	if len(firing) > 0 {
 		text += "\n" + strings.Join(firing, "\n")
 	}

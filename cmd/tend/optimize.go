@@ -53,6 +53,7 @@ func optimizerHook(h *hub, cfg *config.Config, mounts *[]func(*http.ServeMux)) e
 	if err != nil {
 		return err
 	}
+	h.runner = r
 
 	// The engine calls OnAlert from its one consumer goroutine: Alerts
 	// starts the run in its own.

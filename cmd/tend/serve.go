@@ -17,6 +17,7 @@ import (
 	"github.com/tend-dev/tend/collector"
 	"github.com/tend-dev/tend/config"
 	"github.com/tend-dev/tend/optimizer"
+	"github.com/tend-dev/tend/optimizer/runner"
 	"github.com/tend-dev/tend/router"
 )
 
@@ -125,6 +126,8 @@ type hub struct {
 	router    *router.Router
 	api       *api.Server
 	extras    []func(ctx context.Context) error
+	// runner is set by the optimizer's hook when the optimizer is built.
+	runner *runner.Runner
 }
 
 // hubHooks let other files add parts to the hub (optimizer runs, reports,
@@ -152,8 +155,34 @@ func buildHub(cfg *config.Config, b *bus.Bus, log *slog.Logger) (*hub, error) {
 	h.api = api.New(api.Deps{
 		Config: cfg, Bus: b, Engine: h.engine, Router: h.router, Collector: h.stats,
 		Logger: log, Version: version, Started: time.Now(), Mount: mounts,
+		Optimizer: h.optimizerStatus,
 	})
 	return h, nil
+}
+
+// optimizerStatus says whether automatic optimization is on, its level and
+// what runs now, for `tend status` and chat commands.
+func (h *hub) optimizerStatus(ctx context.Context) string {
+	if h.runner == nil {
+		return "not configured"
+	}
+	on, err := h.runner.Enabled(ctx)
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	level, err := h.runner.Level(ctx)
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	state := "disabled"
+	if on {
+		state = "enabled"
+	}
+	text := fmt.Sprintf("%s, level %s", state, level)
+	if id := h.runner.Running(); id != "" {
+		text += ", running " + id
+	}
+	return text
 }
 
 func (h *hub) run(ctx context.Context, cfg *config.Config, addr string, start time.Time) error {

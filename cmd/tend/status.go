@@ -49,6 +49,7 @@ func newStatusCmd() *cobra.Command {
 				{"series", fmt.Sprint(st.Series)}, {"last sample", ago(st.LastSample)},
 				{"samples published", fmt.Sprint(st.Samples)},
 				{"alerts", fmt.Sprintf("%d firing, %d pending", st.Firing, st.Pending)},
+				{"optimizer", st.Optimizer},
 				{"integrations", strings.Join(names, ", ")},
 			}
 			return table(out, []string{"FIELD", "VALUE"}, rows)
