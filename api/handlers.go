@@ -226,7 +226,8 @@ func (s *Server) testIntegration(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev, err := events.New(events.TypeTest, "tend://"+s.d.Config.Hub+"/cli", name,
-		events.Test{Integration: name, Message: "This is a test message from tend: if you read it, " + name + " works."})
+		events.Test{Integration: name,
+			Message: "This is a test message from tend: if you read it, " + name + " works."})
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error(), "")
 		return

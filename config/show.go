@@ -13,7 +13,8 @@ import (
 
 // secretKey matches keys whose values are secrets: tokens, passwords,
 // secrets, keys, and webhook URLs (which carry their secret in the path).
-var secretKey = regexp.MustCompile(`(?i)(token|password|passwd|secret|(^|_)key$|api_key|webhook_url|signing|credentials|dsn|authorization|cookie)`)
+var secretKey = regexp.MustCompile(`(?i)(token|password|passwd|secret|(^|_)key$|api_key|` +
+	`webhook_url|signing|credentials|dsn|authorization|cookie)`)
 
 // IsSecretKey reports whether a key's value must never be shown.
 func IsSecretKey(key string) bool { return secretKey.MatchString(key) }

@@ -277,7 +277,8 @@ func (m *Metrics) EachDelivery(f func(integration, outcome string, n uint64)) {
 }
 
 // EachDuration calls f with each integration's cumulative histogram.
-func (m *Metrics) EachDuration(f func(integration string, bounds []float64, cumulative []uint64, sum float64, n uint64)) {
+func (m *Metrics) EachDuration(f func(integration string, bounds []float64, cumulative []uint64,
+	sum float64, n uint64)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for k, h := range m.durations {

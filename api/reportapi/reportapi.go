@@ -95,7 +95,8 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 
 // Build fills in's alerts, runs and integration health from the bus and
 // the router, then builds the report from history.
-func Build(ctx context.Context, store *history.Store, b *bus.Bus, rt *router.Router, in report.Input) (*report.Report, error) {
+func Build(ctx context.Context, store *history.Store, b *bus.Bus, rt *router.Router,
+	in report.Input) (*report.Report, error) {
 	alerts, runs, err := eventsSince(ctx, b, in.Since.Add(-24*time.Hour))
 	if err != nil {
 		return nil, err

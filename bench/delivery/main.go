@@ -168,7 +168,8 @@ routes:
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	q := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
 	fmt.Printf("steady: %d events at %d/s: latency p50 %s, p99 %s, max %s\n", total, rate,
-		q(0.5).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
+		q(0.5).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond),
+		lat[len(lat)-1].Round(10*time.Microsecond))
 	return nil
 }
 
@@ -181,7 +182,8 @@ func alertEvent(fp string) events.Event {
 
 func publishAsync(js jetstream.JetStream, ev events.Event) error {
 	data, _ := ev.Marshal()
-	msg := &nats.Msg{Subject: events.AlertSubject(events.StatusFiring, events.Token(ev.Subject)), Data: data, Header: nats.Header{}}
+	subject := events.AlertSubject(events.StatusFiring, events.Token(ev.Subject))
+	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, ev.ID)
 	_, err := js.PublishMsgAsync(msg)
 	return err

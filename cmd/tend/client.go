@@ -65,7 +65,7 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if isRefused(err) {
-			return fmt.Errorf("no tend server at %s: start one with `tend serve`, or point --server / TEND_SERVER at it", c.base)
+			return c.noServer()
 		}
 		return fmt.Errorf("call tend at %s: %w", c.base, unwrapURL(err))
 	}
@@ -95,6 +95,12 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 		return fmt.Errorf("decode answer from %s: %w", c.base, err)
 	}
 	return nil
+}
+
+// noServer is the one line a client verb prints when nothing answers.
+func (c *client) noServer() error {
+	return fmt.Errorf("no tend server at %s: start one with `tend serve`, "+
+		"or point --server / TEND_SERVER at it", c.base)
 }
 
 func isRefused(err error) bool {

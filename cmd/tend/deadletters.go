@@ -63,7 +63,8 @@ func newDeadLettersCmd() *cobra.Command {
 				return err
 			}
 			var raw json.RawMessage
-			if err := c.do(cmd.Context(), "GET", "/api/v1/deadletters/"+url.PathEscape(args[0]), nil, &raw); err != nil {
+			path := "/api/v1/deadletters/" + url.PathEscape(args[0])
+			if err := c.do(cmd.Context(), "GET", path, nil, &raw); err != nil {
 				return err
 			}
 			return printJSON(cmd.OutOrStdout(), raw)
@@ -146,8 +147,9 @@ func newDeliveriesCmd() *cobra.Command {
 					fmt.Fprintf(w, "%d attempts: %d delivered, %d retried, %d dead-lettered\n", len(list),
 						n[router.OutcomeDelivered], n[router.OutcomeRetry], n[router.OutcomeDeadLettered])
 				},
-				header: []string{"TIME", "INTEGRATION", "EVENT", "ATTEMPT", "OUTCOME", "STATUS", "LATENCY", "REF", "ERROR"},
-				rows:   deliveryRows,
+				header: []string{"TIME", "INTEGRATION", "EVENT", "ATTEMPT", "OUTCOME", "STATUS",
+					"LATENCY", "REF", "ERROR"},
+				rows: deliveryRows,
 			})
 		},
 	}

@@ -89,14 +89,16 @@ tend test integration NAME sends a test event to one integration.`,
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "sending a test event to %s…\n", args[0])
 			var res api.TestResult
-			if err := c.do(cmd.Context(), "POST", "/api/v1/integrations/"+url.PathEscape(args[0])+"/test", nil, &res); err != nil {
+			path := "/api/v1/integrations/" + url.PathEscape(args[0]) + "/test"
+			if err := c.do(cmd.Context(), "POST", path, nil, &res); err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			if f == "json" {
 				return printJSON(out, res)
 			}
-			fmt.Fprintf(out, "%s: %s in %s after %d attempt(s)\n", res.Integration, res.Outcome, res.Latency, len(res.Attempts))
+			fmt.Fprintf(out, "%s: %s in %s after %d attempt(s)\n",
+				res.Integration, res.Outcome, res.Latency, len(res.Attempts))
 			for _, a := range res.Attempts {
 				if a.Error != "" {
 					fmt.Fprintf(out, "  attempt %d: %s: %s\n", a.Attempt, a.Outcome, a.Error)

@@ -47,7 +47,8 @@ func newMetricsCmd() *cobra.Command {
 				}
 				rows := make([][]string, 0, len(ms))
 				for _, m := range ms {
-					rows = append(rows, []string{m.Name, labelText(m.Labels), render.Number(m.Value), m.Unit, m.Host, ago(m.Time)})
+					rows = append(rows, []string{m.Name, labelText(m.Labels), render.Number(m.Value),
+						m.Unit, m.Host, ago(m.Time)})
 				}
 				return table(out, []string{"METRIC", "LABELS", "VALUE", "UNIT", "HOST", "AT"}, rows)
 			}
@@ -72,14 +73,16 @@ func newMetricsCmd() *cobra.Command {
 				for _, p := range h.Points {
 					lo, hi, sum = min(lo, p.Value), max(hi, p.Value), sum+p.Value
 				}
-				fmt.Fprintf(out, "%s: %d samples in %s, min %s, avg %s, max %s, last %s\n", args[0], len(h.Points), since,
+				fmt.Fprintf(out, "%s: %d samples in %s, min %s, avg %s, max %s, last %s\n",
+					args[0], len(h.Points), since,
 					render.Number(lo), render.Number(sum/float64(len(h.Points))), render.Number(hi),
 					render.Number(h.Points[len(h.Points)-1].Value))
 				return nil
 			}
 			rows := make([][]string, 0, len(h.Points))
 			for _, p := range h.Points {
-				rows = append(rows, []string{p.Time.Local().Format("2006-01-02 15:04:05"), render.Number(p.Value), p.Host, labelText(p.Labels)})
+				rows = append(rows, []string{p.Time.Local().Format("2006-01-02 15:04:05"),
+					render.Number(p.Value), p.Host, labelText(p.Labels)})
 			}
 			return table(out, []string{"TIME", "VALUE", "HOST", "LABELS"}, rows)
 		},

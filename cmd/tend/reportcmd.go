@@ -182,7 +182,7 @@ func postImport(ctx context.Context, c *client, body io.Reader, inFormat string)
 	resp, err := (&http.Client{}).Do(req)
 	if err != nil {
 		if isRefused(err) {
-			return res, fmt.Errorf("no tend server at %s: start one with `tend serve`, or point --server / TEND_SERVER at it", c.base)
+			return res, c.noServer()
 		}
 		return res, err
 	}

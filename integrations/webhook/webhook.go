@@ -63,9 +63,10 @@ func New(spec config.Integration, _ integrations.Deps) (integrations.Integration
 		return nil, spec.Settings.Errorf("url", "%v", err)
 	}
 	w := &Integration{
-		set:    set,
-		client: integrations.NewHTTPClient(integrations.HTTPOptions{Timeout: spec.Timeout.D(), InsecureSkipVerify: set.InsecureSkipVerify}),
-		now:    time.Now,
+		set: set,
+		client: integrations.NewHTTPClient(integrations.HTTPOptions{
+			Timeout: spec.Timeout.D(), InsecureSkipVerify: set.InsecureSkipVerify}),
+		now: time.Now,
 	}
 	if set.Secret != "" {
 		key, err := DecodeSecret(set.Secret)
