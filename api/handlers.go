@@ -97,6 +97,11 @@ func (s *Server) latest(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
+	if !events.ValidName(name) {
+		writeError(w, http.StatusBadRequest, "bad metric name",
+			fmt.Sprintf("metric names have 1 to %d characters", events.MaxNameLen))
+		return
+	}
 	since := time.Hour
 	if v := r.URL.Query().Get("since"); v != "" {
 		d, err := config.ParseDuration(v)

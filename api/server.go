@@ -15,6 +15,7 @@ import (
 	"github.com/tend-dev/tend/bus"
 	"github.com/tend-dev/tend/collector"
 	"github.com/tend-dev/tend/config"
+	"github.com/tend-dev/tend/events"
 	"github.com/tend-dev/tend/optimizer"
 	"github.com/tend-dev/tend/router"
 )
@@ -51,7 +52,7 @@ func New(d Deps) *Server {
 		m(s.mux)
 	}
 	s.srv = &http.Server{
-		Handler:           s.mux,
+		Handler:           limitURL(s.mux),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -62,7 +63,22 @@ func New(d Deps) *Server {
 }
 
 // Handler returns the routes, for tests.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return limitURL(s.mux) }
+
+// maxURL bounds a request's path and query. Names in them end up in bus
+// subjects, and NATS drops a connection whose control line passes 4 KiB.
+const maxURL = 2048
+
+func limitURL(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.URL.EscapedPath())+len(r.URL.RawQuery) > maxURL {
+			writeError(w, http.StatusRequestURITooLong, "request URL too long",
+				fmt.Sprintf("names and filters are limited to %d characters", events.MaxNameLen))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // Listen opens addr; it returns the address actually bound.
 func (s *Server) Listen(addr string) (string, error) {
@@ -95,6 +111,11 @@ func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
+		if !s.d.Bus.Conn.IsConnected() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("bus " + s.d.Bus.Conn.Status().String() + "\n"))
+			return
+		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	m.HandleFunc("GET /api/v1/status", s.status)

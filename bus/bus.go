@@ -45,6 +45,9 @@ type Options struct {
 	Name   string
 	Config config.Bus
 	Logger *slog.Logger
+	// OnClosed, if set, is called when the connection closes for good (not
+	// when it reconnects). A hub cut off its bus can do nothing useful.
+	OnClosed func(err error)
 }
 
 // Bus is an open connection to JetStream with tend's streams and buckets.
@@ -145,6 +148,11 @@ func (b *Bus) connect(o Options) error {
 			}
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) { b.log.Info("bus reconnected") }),
+		nats.ClosedHandler(func(nc *nats.Conn) {
+			if o.OnClosed != nil {
+				o.OnClosed(nc.LastError())
+			}
+		}),
 	}
 	url := o.URL
 	if b.Server != nil {
@@ -244,8 +252,25 @@ func (b *Bus) Publish(ctx context.Context, ev events.Event) error {
 	return b.PublishTo(ctx, subject, ev)
 }
 
+// ErrSubjectTooLong is returned for a subject NATS would refuse by closing
+// the connection.
+var ErrSubjectTooLong = errors.New("subject too long")
+
+// maxSubject keeps every control line well under NATS's 4 KiB limit.
+const maxSubject = 1024
+
+func checkSubject(subject string) error {
+	if len(subject) > maxSubject {
+		return fmt.Errorf("%w: %d bytes (names are limited to %d)", ErrSubjectTooLong, len(subject), events.MaxNameLen)
+	}
+	return nil
+}
+
 // PublishTo stores ev on subject and waits for the acknowledgement.
 func (b *Bus) PublishTo(ctx context.Context, subject string, ev events.Event) error {
+	if err := checkSubject(subject); err != nil {
+		return err
+	}
 	data, err := ev.Marshal()
 	if err != nil {
 		return fmt.Errorf("encode event %s: %w", ev.ID, err)

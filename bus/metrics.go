@@ -30,6 +30,9 @@ func (b *Bus) PublishMetrics(ctx context.Context, ms []events.Metric) error {
 			return fmt.Errorf("encode metric %s: %w", m.Name, err)
 		}
 		msg := &nats.Msg{Subject: events.MetricSubject(m.Host, m.Name), Data: data, Header: nats.Header{}}
+		if err := checkSubject(msg.Subject); err != nil {
+			return fmt.Errorf("publish metric: %w", err)
+		}
 		msg.Header.Set(jetstream.MsgIDHeader, ev.ID)
 		f, err := b.JS.PublishMsgAsync(msg)
 		if err != nil {

@@ -141,7 +141,12 @@ func (c *Collector) sample(ctx context.Context, r running) error {
 
 	ms := make([]events.Metric, 0, len(samples))
 	for _, s := range samples {
-		ms = append(ms, c.metric(r.spec, s, now))
+		m := c.metric(r.spec, s, now)
+		if !events.ValidName(m.Name) {
+			c.stats.AddParseError(r.spec.Name)
+			continue
+		}
+		ms = append(ms, m)
 	}
 	if perr := c.pub.PublishMetrics(ctx, ms); perr != nil {
 		return errors.Join(err, fmt.Errorf("publish samples: %w", perr))

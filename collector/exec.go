@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tend-dev/tend/config"
+	"github.com/tend-dev/tend/events"
 )
 
 func init() { Register("exec", newExec) }
@@ -64,6 +65,9 @@ func (e *execSource) Collect(ctx context.Context) ([]Sample, error) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
+	if err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("run %s: timed out: %w", e.set.Command[0], context.Cause(ctx))
+	}
 	if err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if len(msg) > 200 {
@@ -114,6 +118,9 @@ func ParseText(out []byte, format string) ([]Sample, []BadLine) {
 		}
 		samples = append(samples, s)
 	}
+	if err := sc.Err(); err != nil {
+		bad = append(bad, BadLine{Line: -1, Err: fmt.Errorf("output cut short: %w", err)})
+	}
 	return samples, bad
 }
 
@@ -138,6 +145,9 @@ func parseLine(line, format string) (Sample, error) {
 	v, err := parseValue(fields[1])
 	if err != nil {
 		return Sample{}, err
+	}
+	if len(fields[0]) > events.MaxNameLen {
+		return Sample{}, fmt.Errorf("metric name of %d characters (at most %d)", len(fields[0]), events.MaxNameLen)
 	}
 	if !validName(fields[0]) {
 		return Sample{}, fmt.Errorf("bad metric name %q", fields[0])
@@ -243,7 +253,7 @@ func parseValue(s string) (float64, error) {
 }
 
 func validName(s string) bool {
-	if s == "" {
+	if !events.ValidName(s) {
 		return false
 	}
 	for i, r := range s {

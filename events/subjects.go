@@ -21,6 +21,15 @@ const (
 	SubjectDelivery     = "tend.delivery"
 )
 
+// MaxNameLen bounds metric names and other identifiers that become part
+// of a subject or a KV key: NATS closes a connection that sends a control
+// line over 4 KiB, which would cut a hub off its own bus.
+const MaxNameLen = 256
+
+// ValidName reports whether a metric name (or another identifier put into a
+// subject) is short enough to travel on the bus.
+func ValidName(s string) bool { return s != "" && len(s) <= MaxNameLen }
+
 // Token makes s safe as one NATS subject token: dots, wildcards and
 // whitespace become underscores, and an empty string becomes "_".
 func Token(s string) string {

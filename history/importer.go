@@ -353,6 +353,8 @@ func checkSample(m events.Metric) error {
 	switch {
 	case m.Name == "":
 		return errors.New("name is required")
+	case !events.ValidName(m.Name) || !events.ValidName(m.Host) && m.Host != "":
+		return fmt.Errorf("name or host longer than %d characters", events.MaxNameLen)
 	case math.IsNaN(m.Value) || math.IsInf(m.Value, 0):
 		return fmt.Errorf("value %v is not a finite number", m.Value)
 	case m.Time.IsZero():

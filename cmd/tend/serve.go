@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -90,9 +91,17 @@ func serve(ctx context.Context, o serveOptions, _ any) error {
 		return err
 	}
 
+	// Losing the bus for good ends the hub with an error, so a supervisor
+	// restarts it, instead of leaving a process that answers but does
+	// nothing.
+	ctx, lost := context.WithCancelCause(ctx)
+	defer lost(nil)
 	b, err := bus.Open(ctx, bus.Options{
 		URL: cfg.Bus.URL, DataDir: cfg.DataDir, Listen: cfg.Bus.Listen,
 		Name: cfg.Hub, Config: cfg.Bus, Logger: log,
+		OnClosed: func(err error) {
+			lost(fmt.Errorf("lost the bus connection: %w", err))
+		},
 	})
 	if err != nil {
 		return err
@@ -234,6 +243,10 @@ func (h *hub) run(ctx context.Context, cfg *config.Config, addr string, start ti
 	var runErr error
 	select {
 	case <-ctx.Done():
+		if cause := context.Cause(ctx); !errors.Is(cause, context.Canceled) {
+			runErr = cause
+			h.log.Error("stopping", "error", cause)
+		}
 	case runErr = <-errc:
 	}
 	h.log.Info("tend stopping")

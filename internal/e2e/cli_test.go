@@ -100,3 +100,54 @@ func TestCLI_DeadLettersTestAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestServe_LongNamesNeverCutTheBus: names long enough to overflow a NATS
+// control line are refused at every edge (API path, query, import, exec
+// output) and the hub stays healthy.
+func TestServe_LongNamesNeverCutTheBus(t *testing.T) {
+	long := strings.Repeat("m", 5000)
+	h := NewHub(t, `
+collector:
+  interval: 1s
+  sources:
+    - name: probe
+      exec: {command: [cat, "{{DIR}}/out.txt"]}
+`)
+	h.WriteFile("out.txt", long+" 1\nok 2\n")
+	h.WriteFile("imp.jsonl", `{"name":"`+long+`","value":1,"time":"2026-12-04T16:00:00Z"}`+"\n")
+	h.Start()
+
+	for _, path := range []string{
+		"/api/v1/metrics/" + long[:4000],
+		"/api/v1/deliveries?integration=" + long[:4000],
+		"/api/v1/silences/" + long[:4000],
+	} {
+		resp, err := http.Get("http://" + h.Addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode < 400 || resp.StatusCode > 499 {
+			t.Errorf("GET %.40s…: %d, want 4xx", path, resp.StatusCode)
+		}
+	}
+	out, _ := h.Run("import", h.Path("imp.jsonl"))
+	if !strings.Contains(out, "skipped 1 malformed") {
+		t.Errorf("import of a long name: %s", out)
+	}
+	Eventually(t, 10*time.Second, "the good exec sample", func() bool {
+		out, err := h.Run("metrics", "--format", "json")
+		return err == nil && strings.Contains(out, `"probe.ok"`)
+	})
+	resp, err := http.Get("http://" + h.Addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("healthz %d after long names:\n%s", resp.StatusCode, h.Logs())
+	}
+	if strings.Contains(h.Logs(), long[:300]) {
+		t.Error("a 5,000-character name was logged whole")
+	}
+}
