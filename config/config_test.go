@@ -87,7 +87,10 @@ func TestShow_MasksSecrets(t *testing.T) {
   - name: pg
     type: api
     url: postgres://tend:hunter2@db:5432/x
-    headers: {Authorization: Bearer abc}
+    headers: {Authorization: Bearer abc, X-Api-Key: APIKEYSECRET}
+  - name: q
+    type: webhook
+    url: http://127.0.0.1:9/x?token=QUERYTOKEN&page=2
 `
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -96,10 +99,14 @@ func TestShow_MasksSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{"xoxb-123-secret", "services/T0", "hunter2", "Bearer abc"} {
+	for _, secret := range []string{"xoxb-123-secret", "services/T0", "hunter2", "Bearer abc",
+		"APIKEYSECRET", "QUERYTOKEN"} {
 		if strings.Contains(string(out), secret) {
 			t.Fatalf("config show leaks %q:\n%s", secret, out)
 		}
+	}
+	if !strings.Contains(string(out), "page=2") {
+		t.Fatalf("a harmless query parameter was masked:\n%s", out)
 	}
 	if !strings.Contains(string(out), "postgres://tend:***@db:5432/x") {
 		t.Fatalf("want the URL's password masked:\n%s", out)

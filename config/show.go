@@ -12,9 +12,13 @@ import (
 )
 
 // secretKey matches keys whose values are secrets: tokens, passwords,
-// secrets, keys, and webhook URLs (which carry their secret in the path).
-var secretKey = regexp.MustCompile(`(?i)(token|password|passwd|secret|(^|_)key$|api_key|` +
+// secrets, keys (X-Api-Key too), and webhook URLs (which carry their secret
+// in the path).
+var secretKey = regexp.MustCompile(`(?i)(token|password|passwd|secret|(^|[_-])key$|api[-_]?key|` +
 	`webhook_url|signing|credentials|dsn|authorization|cookie)`)
+
+// secretParam matches query parameters that carry secrets in URLs.
+var secretParam = regexp.MustCompile(`(?i)(token|key|secret|sig|signature|password|passwd|auth|code|credential)`)
 
 // IsSecretKey reports whether a key's value must never be shown.
 func IsSecretKey(key string) bool { return secretKey.MatchString(key) }
@@ -68,21 +72,38 @@ func mask(n *yaml.Node) {
 	}
 }
 
-// RedactURL hides a password in a URL's user info, e.g. in a connection
-// string. Text that is not such a URL is returned unchanged.
+// RedactURL hides the secrets a URL may carry: the password in its user
+// info (a connection string) and the values of query parameters such as
+// token, key or sig. Text that is not such a URL is returned unchanged.
 func RedactURL(s string) string {
-	if !strings.Contains(s, "://") || !strings.Contains(s, "@") {
+	if !strings.Contains(s, "://") || (!strings.Contains(s, "@") && !strings.Contains(s, "?")) {
 		return s
 	}
 	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
+	if err != nil {
 		return s
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "***")
-		return strings.Replace(u.String(), "%2A%2A%2A", "***", 1)
+	changed := false
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "***")
+			changed = true
+		}
 	}
-	return s
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			if secretParam.MatchString(k) {
+				q[k] = []string{"***"}
+				changed = true
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	if !changed {
+		return s
+	}
+	return strings.ReplaceAll(u.String(), "%2A%2A%2A", "***")
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
