@@ -97,11 +97,25 @@ tend test integration NAME sends a test event to one integration.`,
 			if f == "json" {
 				return printJSON(out, res)
 			}
-			fmt.Fprintf(out, "%s: %s in %s after %d attempt(s)\n",
-				res.Integration, res.Outcome, res.Latency, len(res.Attempts))
+			switch res.Outcome {
+			case router.OutcomeDelivered:
+				fmt.Fprintf(out, "%s: delivered in %s\n", res.Integration, res.Latency)
+			case router.OutcomeRetry:
+				fmt.Fprintf(out, "%s: not delivered yet: the first attempt failed after %s\n",
+					res.Integration, res.Latency)
+			case router.OutcomeDeadLettered:
+				fmt.Fprintf(out, "%s: dead-lettered after %s\n", res.Integration, res.Latency)
+			default:
+				fmt.Fprintf(out, "%s: no attempt seen yet (%s)\n", res.Integration, res.Outcome)
+			}
 			for _, a := range res.Attempts {
-				if a.Error != "" {
-					fmt.Fprintf(out, "  attempt %d: %s: %s\n", a.Attempt, a.Outcome, a.Error)
+				if a.Error == "" {
+					continue
+				}
+				fmt.Fprintf(out, "  attempt %d: %s: %s\n", a.Attempt, a.Outcome, a.Error)
+				if a.Outcome == router.OutcomeRetry {
+					fmt.Fprintf(out, "  tend retries it in %s; see tend deliveries --integration %s\n",
+						a.NextDelay.Round(time.Millisecond), res.Integration)
 				}
 			}
 			if res.Outcome != router.OutcomeDelivered {
