@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -261,6 +262,7 @@ func parse(file string, b []byte) (*Config, error) {
 	cfg.fill()
 	errs = append(errs, cfg.validate()...)
 	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
 		return cfg, errs
 	}
 	return cfg, nil

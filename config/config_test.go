@@ -25,6 +25,12 @@ func TestParse_ErrorsNameFileLineAndKey(t *testing.T) {
 		{"bad rate", "integrations:\n  - {name: a, type: file, rate: fast}\n", "t.yaml:2: integrations[0].rate: bad rate \"fast\""},
 		{"not yaml", "a: [\n", "not valid YAML"},
 		{"duplicate key", "hub: a\nhub: b\n", "t.yaml"},
+		{"route type typo", "integrations:\n  - {name: a, type: file}\nroutes:\n  - match: {type: alrt}\n    to: [a]\n",
+			"t.yaml:4: routes[0].match.type[0]: unknown event type \"alrt\""},
+		{"route severity typo", "integrations:\n  - {name: a, type: file}\nroutes:\n  - match: {severity: [bogus]}\n    to: [a]\n",
+			"routes[0].match.severity[0]: unknown severity \"bogus\""},
+		{"rule twice", "rules:\n  - {name: r, metric: m, above: 1}\n  - {name: r, metric: n, above: 1}\n",
+			"t.yaml:3: rules[1].name: rule \"r\" is defined twice"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

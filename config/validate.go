@@ -32,11 +32,16 @@ func (c *Config) validate() Errors {
 		sources[s.Name] = true
 	}
 
+	rules := map[string]bool{}
 	for i, r := range c.Rules {
 		key := fmt.Sprintf("rules[%d]", i)
 		if r.Name == "" || !nameRe.MatchString(r.Name) {
 			at(r.line, key+".name", "every rule needs a name of letters, digits, _ and -")
 		}
+		if rules[r.Name] {
+			at(r.line, key+".name", "rule %q is defined twice: alerts are told apart by rule name", r.Name)
+		}
+		rules[r.Name] = true
 		if r.Metric == "" {
 			at(r.line, key+".metric", "every rule needs a metric, e.g. host.cpu.percent")
 		}
@@ -55,9 +60,7 @@ func (c *Config) validate() Errors {
 		default:
 			at(r.line, key+".kind", "unknown rule kind %q: use threshold, trend, anomaly or forecast", r.Kind)
 		}
-		switch r.Severity {
-		case "info", "warning", "critical", "error", "page":
-		default:
+		if !knownSeverity[r.Severity] {
 			at(r.line, key+".severity", "unknown severity %q: use info, warning, error or critical", r.Severity)
 		}
 		if r.Summary != "" {
@@ -96,6 +99,19 @@ func (c *Config) validate() Errors {
 
 	for i, r := range c.Routes {
 		key := fmt.Sprintf("routes[%d]", i)
+		for j, t := range r.Match.Type {
+			if !knownType(t) {
+				at(r.line, fmt.Sprintf("%s.match.type[%d]", key, j),
+					"unknown event type %q: use alert, alert.firing, alert.resolved, optimization, "+
+						"optimization.completed, trigger, report, or one under them", t)
+			}
+		}
+		for j, sev := range r.Match.Severity {
+			if !knownSeverity[sev] {
+				at(r.line, fmt.Sprintf("%s.match.severity[%d]", key, j),
+					"unknown severity %q: use info, warning, error or critical", sev)
+			}
+		}
 		if len(r.To) == 0 {
 			at(r.line, key+".to", "a route needs at least one integration in to")
 		}
@@ -107,6 +123,26 @@ func (c *Config) validate() Errors {
 		}
 	}
 	return errs
+}
+
+var knownSeverity = map[string]bool{"info": true, "warning": true, "error": true, "critical": true, "page": true}
+
+// eventKinds are the event types a route can match, without "dev.tend.".
+var eventKinds = []string{
+	"alert", "alert.firing", "alert.resolved",
+	"optimization", "optimization.requested", "optimization.started",
+	"optimization.completed", "optimization.failed",
+	"trigger", "trigger.github", "trigger.slack", "report", "test",
+}
+
+func knownType(t string) bool {
+	t = strings.TrimPrefix(t, "dev.tend.")
+	for _, k := range eventKinds {
+		if t == k || strings.HasPrefix(t, k+".") {
+			return true
+		}
+	}
+	return false
 }
 
 func sortedKeys(m map[string]bool) []string {
