@@ -331,6 +331,11 @@ func (s *Server) replayDeadLetters(w http.ResponseWriter, r *http.Request) {
 			"pass integration=NAME or all=true")
 		return
 	}
+	if _, ok := s.d.Router.Integrations()[integration]; integration != "" && !ok {
+		writeError(w, http.StatusNotFound, "no integration named "+strconv.Quote(integration),
+			"see tend integrations; dead letters of a removed integration can only be purged")
+		return
+	}
 	done, err := s.dl().ReplayAll(r.Context(), integration)
 	if done == nil {
 		done = []router.DeadLetter{}

@@ -259,6 +259,7 @@ func (e *Engine) resolve(ctx context.Context, r *rule, st *AlertState, m events.
 	st.Status = stateResolved
 	st.Value = m.Value
 	st.EndedAt = &end
+	st.Summary = r.renderResolved(m, st.Labels)
 	a := e.alert(r, st, events.StatusResolved)
 	if err := e.publish(ctx, a, m.Time); err != nil {
 		e.log.Error("publish alert", "fingerprint", st.Fingerprint, "error", err)

@@ -126,3 +126,17 @@ func (r *rule) render(m events.Metric, labels map[string]string) string {
 	}
 	return buf.String()
 }
+
+// renderResolved says how the series stands now that the alert resolved: a
+// user's template sees the resolving sample; the default says the value is
+// back, so a resolved message never repeats the breaching figure.
+func (r *rule) renderResolved(m events.Metric, labels map[string]string) string {
+	if r.cfg.Summary != "" {
+		return r.render(m, labels)
+	}
+	bound := ""
+	if t := r.threshold(); t != nil {
+		bound = " (threshold " + fmtNum(*t) + ")"
+	}
+	return fmt.Sprintf("%s back to %s%s on %s", m.Name, fmtNum(m.Value), bound, m.Host)
+}
