@@ -5,6 +5,7 @@
 package reportapi
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,6 +43,11 @@ func (h *Handler) importSamples(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, history.ErrFormat) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error(),
 			"hint": "format is csv (time,name,value[,host]) or jsonl (one JSON object a line)"})
+		return
+	}
+	if errors.Is(err, bufio.ErrTooLong) {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "a line is too long", "result": res,
+			"hint": "one sample a line; lines are limited to 1 MiB"})
 		return
 	}
 	if err != nil {
