@@ -87,10 +87,12 @@ tend test integration NAME sends a test event to one integration.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "sending a test event to %s…\n", args[0])
+			stop := progress("sending a test event to "+args[0], nil)
 			var res api.TestResult
 			path := "/api/v1/integrations/" + url.PathEscape(args[0]) + "/test"
-			if err := c.do(cmd.Context(), "POST", path, nil, &res); err != nil {
+			err = c.do(cmd.Context(), "POST", path, nil, &res)
+			stop()
+			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
