@@ -1,11 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -55,19 +55,28 @@ func newDeadLettersCmd() *cobra.Command {
 
 	show := &cobra.Command{
 		Use:   "show ID",
-		Short: "Show one dead letter with its event and errors",
+		Short: "Show one dead letter with its event and errors (--format json for all of it)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newClient(cmd)
-			if err != nil {
-				return err
-			}
-			var raw json.RawMessage
-			path := "/api/v1/deadletters/" + url.PathEscape(args[0])
-			if err := c.do(cmd.Context(), "GET", path, nil, &raw); err != nil {
-				return err
-			}
-			return printJSON(cmd.OutOrStdout(), raw)
+			return show(cmd, "/api/v1/deadletters/"+url.PathEscape(args[0]), view[router.DeadLetter]{
+				summary: func(w io.Writer, d router.DeadLetter) {
+					fmt.Fprintf(w, "dead letter %d: %s to %s, %d attempt(s), %s\n",
+						d.ID, d.Event.Type, d.Integration, d.Attempts, d.Reason)
+				},
+				header: []string{"FIELD", "VALUE"},
+				rows: func(d router.DeadLetter) [][]string {
+					return [][]string{
+						{"id", fmt.Sprint(d.ID)}, {"integration", d.Integration},
+						{"event", d.Event.ID + " (" + d.Event.Type + ")"},
+						{"attempts", fmt.Sprint(d.Attempts)}, {"reason", d.Reason},
+						{"first attempt", d.FirstAttempt.Local().Format(time.RFC3339)},
+						{"first error", d.FirstError},
+						{"last attempt", d.LastAttempt.Local().Format(time.RFC3339)},
+						{"last error", d.LastError},
+						{"event data", string(d.Event.Data)},
+					}
+				},
+			})
 		},
 	}
 
