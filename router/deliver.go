@@ -30,20 +30,32 @@ func attemptKey(integration, eventID string) string {
 	return integrations.RefKey("attempt", integration, eventID)
 }
 
-// handle takes one message to its end: acknowledged, scheduled for retry,
-// or dead-lettered.
-func (w *worker) handle(ctx context.Context, msg jetstream.Msg) {
+// job is a message admitted for delivery.
+type job struct {
+	msg  jetstream.Msg
+	md   *jetstream.MsgMetadata
+	ev   events.Event
+	key  string // alert fingerprint, for order
+	held bool   // it waited for a retry before
+}
+
+// admit decodes msg, drops what no route sends here, and takes the event's
+// turn in its alert's order. The consumer loop calls it in stream order, one
+// message at a time, so a later event of an alert cannot get ahead of an
+// earlier one by goroutine scheduling. It returns nil when the message is
+// already settled.
+func (w *worker) admit(ctx context.Context, msg jetstream.Msg) *job {
 	md, err := msg.Metadata()
 	if err != nil {
 		_ = msg.Term()
-		return
+		return nil
 	}
 	ev, err := events.Unmarshal(msg.Data())
 	if err != nil {
 		w.deadLetter(ctx, msg, md, events.Event{Data: safeRaw(msg.Data())}, attemptRecord{}, deadInfo{
 			reason: "undecodable event", last: err.Error(),
 		})
-		return
+		return nil
 	}
 	var alert *events.Alert
 	if ev.IsAlert() {
@@ -54,40 +66,44 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	if !w.wanted(msg.Subject(), ev, alert) {
 		_ = msg.Ack()
-		return
+		return nil
 	}
 
-	key := ""
+	j := &job{msg: msg, md: md, ev: ev}
 	if alert != nil {
-		key = alert.Fingerprint
+		j.key = alert.Fingerprint
 	}
-	held := false
-	if key != "" {
+	if j.key != "" {
 		var blocked bool
-		if blocked, held = w.order.acquire(ctx, key, md.Sequence.Stream); blocked {
+		if blocked, j.held = w.order.acquire(ctx, j.key, md.Sequence.Stream); blocked {
 			// An earlier event of this alert is still on its way; wait for
 			// it without counting an attempt.
-			w.log.Debug("waiting for an earlier event of the alert", "event_id", ev.ID, "fingerprint", key)
+			w.log.Debug("waiting for an earlier event of the alert", "event_id", ev.ID, "fingerprint", j.key)
 			_ = msg.NakWithDelay(250 * time.Millisecond)
-			return
+			return nil
 		}
 	}
+	return j
+}
 
-	if w.mayBeDone(md) && w.done(ctx, ev.ID) {
+// handle takes an admitted message to its end: acknowledged, scheduled for
+// retry, or dead-lettered.
+func (w *worker) handle(ctx context.Context, j *job) {
+	if w.mayBeDone(j.md) && w.done(ctx, j.ev.ID) {
 		// Delivered before a crash that lost the acknowledgement.
-		w.log.Debug("already delivered", "event_id", ev.ID)
-		_ = msg.Ack()
-		w.order.release(ctx, key, md.Sequence.Stream, held)
+		w.log.Debug("already delivered", "event_id", j.ev.ID)
+		_ = j.msg.Ack()
+		w.order.release(ctx, j.key, j.md.Sequence.Stream, j.held)
 		return
 	}
 
 	// JetStream's delivery count can lag after a crash; a held event was
 	// tried before, whatever the count says.
 	rec := attemptRecord{}
-	if md.NumDelivered > 1 || held {
-		rec = w.loadAttempt(ctx, ev.ID)
+	if j.md.NumDelivered > 1 || j.held {
+		rec = w.loadAttempt(ctx, j.ev.ID)
 	}
-	w.attempt(ctx, msg, md, ev, key, rec, held)
+	w.attempt(ctx, j.msg, j.md, j.ev, j.key, rec, j.held)
 }
 
 func (w *worker) attempt(ctx context.Context, msg jetstream.Msg, md *jetstream.MsgMetadata,

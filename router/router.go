@@ -83,6 +83,17 @@ func (r *Router) Open(ctx context.Context) error {
 	return nil
 }
 
+// watchOrder starts each worker's mirror of the order holds; it must run
+// on the Run context so the watches end with it.
+func (r *Router) watchOrder(ctx context.Context) error {
+	for _, w := range r.workers {
+		if err := w.order.watch(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Run consumes until ctx ends, then lets in-flight deliveries finish,
 // flushes analytics on a fresh bounded context, and closes integrations.
 // It calls [Router.Open] if that was not done.
@@ -91,6 +102,9 @@ func (r *Router) Run(ctx context.Context) error {
 		if err := r.Open(ctx); err != nil {
 			return err
 		}
+	}
+	if err := r.watchOrder(ctx); err != nil {
+		return err
 	}
 	var wg sync.WaitGroup
 	errc := make(chan error, len(r.workers))
@@ -214,13 +228,18 @@ func (w *worker) run(ctx context.Context) error {
 			w.log.Warn("consume", "error", err)
 			continue
 		}
+		// A delivery already admitted finishes even while the hub stops,
+		// within the integration's timeout.
+		dctx := context.WithoutCancel(ctx)
+		j := w.admit(dctx, msg)
+		if j == nil {
+			continue
+		}
 		w.sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-w.sem; wg.Done() }()
-			// A delivery already started finishes even while the hub
-			// stops, within the integration's timeout.
-			w.handle(context.WithoutCancel(ctx), msg)
+			w.handle(dctx, j)
 		}()
 	}
 }

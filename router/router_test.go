@@ -339,3 +339,35 @@ func TestDelay(t *testing.T) {
 		}
 	}
 }
+
+// TestRouter_ManyAlertsKeepTheirOrder publishes firing/resolved cycles of
+// twenty alerts at once with eight deliveries in flight: for every alert,
+// the receiver sees its events in the order they were stored.
+func TestRouter_ManyAlertsKeepTheirOrder(t *testing.T) {
+	rcv := newReceiver(t)
+	h := start(t, rcv.URL, "    max_in_flight: 8\n")
+	var want []events.Event
+	for cycle := range 5 {
+		for a := range 20 {
+			fp := fmt.Sprintf("many%02d", a)
+			want = append(want, h.publishAlert(t, fp, events.StatusFiring))
+			want = append(want, h.publishAlert(t, fp, events.StatusResolved))
+			_ = cycle
+		}
+	}
+	waitFor(t, 20*time.Second, "all deliveries", func() bool { _, got := rcv.snapshot(); return len(got) == len(want) })
+
+	calls, _ := rcv.snapshot()
+	pos := map[string]int{}
+	for i, c := range calls {
+		pos[c.id] = i
+	}
+	last := map[string]int{}
+	for _, ev := range want {
+		fp := ev.Subject
+		if p, ok := last[fp]; ok && pos[ev.ID] < p {
+			t.Fatalf("event %s of %s delivered before an earlier one", ev.ID, fp)
+		}
+		last[fp] = pos[ev.ID]
+	}
+}

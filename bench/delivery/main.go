@@ -4,7 +4,10 @@
 // opens. It prints deliveries per second for a burst of events, and
 // event-to-receipt latency percentiles at a steady rate.
 //
-//	go run ./bench/delivery [-n 10000] [-rate 1000] [-seconds 10] [-inflight 64]
+//	go run ./bench/delivery [-n 10000] [-rate 1000] [-seconds 10] [-inflight 64] [-kind alert|report]
+//
+// Alert events pass the alerting stage (silences, grouping) before the
+// router; report events go to the router directly.
 package main
 
 import (
@@ -32,12 +35,16 @@ func main() {
 	seconds := flag.Int("seconds", 10, "length of the steady phase")
 	inflight := flag.Int("inflight", 64, "max_in_flight of the integration")
 	bin := flag.String("bin", "", "tend binary (default: build one)")
+	flag.StringVar(&kind, "kind", "alert", "alert (through the alerting stage) or report (router only)")
 	flag.Parse()
 	if err := run(*n, *rate, *seconds, *inflight, *bin); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
+
+// kind is the kind of event the bench stores.
+var kind string
 
 type receiver struct {
 	mu   sync.Mutex
@@ -97,7 +104,7 @@ integrations:
     url: http://%s/hook
     max_in_flight: %d
 routes:
-  - match: {type: alert}
+  - match: {type: [alert, report]}
     to: [hook]
 `, busAddr, ln.Addr(), inflight)
 	cfgPath := filepath.Join(dir, "tend.yaml")
@@ -138,6 +145,7 @@ routes:
 		return err
 	}
 	took := time.Since(start)
+	fmt.Printf("%s events: ", kind)
 	fmt.Printf("burst: %d events stored in %s, all delivered in %s: %.0f deliveries/s\n",
 		n, stored.Round(time.Millisecond), took.Round(time.Millisecond), float64(n)/took.Seconds())
 
@@ -167,6 +175,7 @@ routes:
 	rcv.mu.Unlock()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	q := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
+	fmt.Printf("%s events: ", kind)
 	fmt.Printf("steady: %d events at %d/s: latency p50 %s, p99 %s, max %s\n", total, rate,
 		q(0.5).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond),
 		lat[len(lat)-1].Round(10*time.Microsecond))
@@ -174,6 +183,10 @@ routes:
 }
 
 func alertEvent(fp string) events.Event {
+	if kind == "report" {
+		ev, _ := events.New(events.TypeReport, "bench", fp, events.Report{Name: fp, Title: "bench"})
+		return ev
+	}
 	ev, _ := events.New(events.TypeAlertFiring, "bench", fp, events.Alert{
 		Fingerprint: fp, Rule: "bench", Status: events.StatusFiring, Severity: "warning", Summary: "bench",
 	})
@@ -183,6 +196,9 @@ func alertEvent(fp string) events.Event {
 func publishAsync(js jetstream.JetStream, ev events.Event) error {
 	data, _ := ev.Marshal()
 	subject := events.AlertSubject(events.StatusFiring, events.Token(ev.Subject))
+	if kind == "report" {
+		subject = events.SubjectFor(ev.Type, ev.Subject)
+	}
 	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, ev.ID)
 	_, err := js.PublishMsgAsync(msg)
