@@ -109,7 +109,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, err.Error(), "since takes a duration such as 15m, 1h or 7d")
 			return
 		}
-		since = d
+		since = min(d, 400*24*time.Hour)
 	}
 	limit := 10000
 	if v := r.URL.Query().Get("limit"); v != "" {
@@ -368,7 +368,7 @@ func (s *Server) deliveries(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, err.Error(), "since takes a duration such as 15m or 24h")
 			return
 		}
-		dq.Since = time.Now().Add(-d)
+		dq.Since = time.Now().Add(-min(d, 400*24*time.Hour))
 	}
 	if v := q.Get("limit"); v != "" {
 		if n, err := strconv.Atoi(v); err == nil && n > 0 {

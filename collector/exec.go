@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/tend-dev/tend/config"
 	"github.com/tend-dev/tend/events"
+	"github.com/tend-dev/tend/internal/proc"
 )
 
 func init() { Register("exec", newExec) }
@@ -57,8 +57,7 @@ func newExec(spec config.Source, deps Deps) (Source, error) {
 // Collect runs the command once and parses its standard output. A
 // malformed line is skipped and counted, never fatal.
 func (e *execSource) Collect(ctx context.Context) ([]Sample, error) {
-	cmd := exec.CommandContext(ctx, e.set.Command[0], e.set.Command[1:]...)
-	cmd.WaitDelay = time.Second
+	cmd := proc.Command(ctx, e.set.Command[0], e.set.Command[1:]...)
 	for k, v := range e.set.Env {
 		cmd.Env = append(cmd.Environ(), k+"="+v)
 	}

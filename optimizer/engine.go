@@ -182,6 +182,11 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg) {
 	if err != nil {
 		return
 	}
+	// Imported samples are history: they feed rollups and reports, never
+	// live alerts or the latest values.
+	if strings.HasSuffix(ev.Source, "/import") {
+		return
+	}
 	var m events.Metric
 	if err := ev.Decode(&m); err != nil {
 		return

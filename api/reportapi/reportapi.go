@@ -24,6 +24,10 @@ import (
 	"github.com/tend-dev/tend/router"
 )
 
+// maxSince bounds a report's period: longer ones read nothing more (hourly
+// rollups are kept 400 days by default) and overflow time arithmetic.
+const maxSince = 400 * 24 * time.Hour
+
 // Handler serves imports and reports.
 type Handler struct {
 	Store  *history.Store
@@ -67,7 +71,7 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 				"hint": "since takes a duration such as 24h or 7d"})
 			return
 		}
-		since = d
+		since = min(d, maxSince)
 	}
 	format := q.Get("format")
 	if format == "" {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/tend-dev/tend/events"
+	userproc "github.com/tend-dev/tend/internal/proc"
 )
 
 // execTask runs a user's command, measured by a user's measure command.
@@ -87,7 +88,7 @@ func (e *execTask) run(ctx context.Context, argv []string, level Level) (string,
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd := userproc.Command(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "TEND_LEVEL="+level.String())
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
