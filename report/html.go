@@ -131,9 +131,9 @@ ol.recs li{margin:.35rem 0}.p1{color:#b00020;font-weight:700}.p2{color:#b4420c;f
 <h2>Optimization runs</h2>
 {{if .R.Runs}}<table><thead><tr><th>run</th><th>status</th><th>level</th><th>trigger</th><th>requested</th>
 <th>task</th><th>verdict</th><th>effect</th></tr></thead><tbody>{{range $run := .R.Runs}}{{range .Tasks}}
-<tr><td>{{short $run.ID}}</td><td>{{$run.Status}}</td><td>{{$run.Level}}</td><td>{{$run.Trigger}}</td>
+<tr><td>{{short $run.ID}}</td><td>{{$run.StatusText}}</td><td>{{$run.Level}}</td><td>{{$run.Trigger}}</td>
 <td>{{when $run.Requested}}</td><td>{{.Task}}</td><td>{{.Verdict}}</td><td>{{.EffectText}}</td></tr>
-{{else}}<tr><td>{{short $run.ID}}</td><td>{{$run.Status}}</td><td>{{$run.Level}}</td><td>{{$run.Trigger}}</td>
+{{else}}<tr><td>{{short $run.ID}}</td><td>{{$run.StatusText}}</td><td>{{$run.Level}}</td><td>{{$run.Trigger}}</td>
 <td>{{when $run.Requested}}</td><td colspan="3">{{$run.Error}}</td></tr>{{end}}{{end}}
 </tbody></table>{{else}}<p>None.</p>{{end}}
 

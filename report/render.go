@@ -152,7 +152,8 @@ func (r *Report) renderTable(w io.Writer) error {
 		fmt.Fprintln(tw, "\nRUN\tSTATUS\tLEVEL\tTRIGGER\tTASK\tVERDICT\tEFFECT")
 		for _, run := range r.Runs {
 			for _, line := range run.taskLines() {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", shortID(run.ID), run.Status, run.Level, run.Trigger, line)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", shortID(run.ID), run.StatusText(), run.Level,
+					run.Trigger, line)
 			}
 		}
 	}
@@ -191,7 +192,10 @@ func (rr RunReport) taskLines() []string {
 func (t TaskEffect) effectText() string {
 	var parts []string
 	for _, e := range t.Effects {
-		s := fmt.Sprintf("%s %s → %s", e.Name, num(e.Before), num(e.After))
+		s := fmt.Sprintf("%s %s, not measured after", e.Name, num(e.Before))
+		if e.After != nil {
+			s = fmt.Sprintf("%s %s → %s", e.Name, num(e.Before), num(*e.After))
+		}
 		if e.Unit != "" {
 			s += " " + e.Unit
 		}
@@ -277,7 +281,7 @@ func (r *Report) markdown() string {
 				for i := range cells {
 					cells[i] = mdCell(cells[i])
 				}
-				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", shortID(run.ID), run.Status, run.Level,
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", shortID(run.ID), run.StatusText(), run.Level,
 					mdCell(run.Trigger), strings.Join(cells, " | "))
 			}
 		}

@@ -35,8 +35,11 @@ type Effect struct {
 	Name   string  `json:"name"`
 	Unit   string  `json:"unit,omitempty"`
 	Before float64 `json:"before"`
-	After  float64 `json:"after"`
-	// Change is (After − Before)/|Before|; nil when Before is 0.
+	// After is nil when nothing was measured after: a dry run, or a task
+	// that took no step. A figure is never made up.
+	After *float64 `json:"after"`
+	// Change is (After − Before)/|Before|; nil when Before is 0 or After is
+	// missing.
 	Change        *float64 `json:"change"`
 	LowerIsBetter bool     `json:"lower_is_better"`
 	Verdict       string   `json:"verdict"`
@@ -71,11 +74,15 @@ func summariseRuns(runs []events.Run) []RunReport {
 			te := TaskEffect{Task: t.Task, Verdict: t.Verdict, Error: t.Error}
 			for _, m := range t.Measures {
 				e := Effect{
-					Name: m.Name, Unit: m.Unit, Before: m.Before.Median, After: m.After.Median,
+					Name: m.Name, Unit: m.Unit, Before: m.Before.Median,
 					LowerIsBetter: m.LowerIsBetter, Verdict: m.Verdict,
 					N: [2]int{m.Before.N, m.After.N},
 				}
-				if m.Before.Median != 0 {
+				if m.After.N > 0 {
+					after := m.After.Median
+					e.After = &after
+				}
+				if m.Before.Median != 0 && e.After != nil {
 					c := (m.After.Median - m.Before.Median) / abs(m.Before.Median)
 					e.Change = &c
 				}
@@ -87,6 +94,14 @@ func summariseRuns(runs []events.Run) []RunReport {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Requested.Before(out[j].Requested) })
 	return out
+}
+
+// StatusText is the run's status as people read it: a dry run says so.
+func (rr RunReport) StatusText() string {
+	if rr.DryRun {
+		return rr.Status + " (dry run)"
+	}
+	return rr.Status
 }
 
 func abs(v float64) float64 {
