@@ -78,7 +78,16 @@ func optimizerHook(h *hub, cfg *config.Config, mounts *[]func(*http.ServeMux)) e
 
 	rest := optimizerapi.New(r, log)
 	*mounts = append(*mounts, rest.Register)
-	h.extras = append(h.extras, r.RunSchedule, trig.Run, alerts.Run, rest.Run)
+	h.extras = append(h.extras, r.RunSchedule, trig.Run, alerts.Run, rest.Run,
+		func(ctx context.Context) error {
+			// A run a killed hub left "started" is over: say so, once no
+			// task of it could still be going on another hub.
+			wait := settings.TaskTimeout*time.Duration(max(len(built), 1)) + time.Minute
+			if _, err := r.Interrupted(ctx, wait); err != nil && ctx.Err() == nil {
+				log.Warn("end interrupted runs", "error", err)
+			}
+			return nil
+		})
 	log.Info("optimizer ready", "tasks", r.Tasks(), "schedule", !settings.Schedule.IsZero())
 	return nil
 }
