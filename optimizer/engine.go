@@ -65,6 +65,11 @@ type Engine struct {
 	mu     sync.Mutex
 	states map[string]*AlertState
 
+	// evalMu serialises evaluation with the sweep for stale series; seen
+	// holds when each alert's series last sent a sample.
+	evalMu sync.Mutex
+	seen   map[string]time.Time
+
 	// OnAlert, if set, is called after an alert event is stored.
 	OnAlert func(ctx context.Context, a events.Alert)
 	// OnMetric, if set, sees every sample after the rules did (analysis).
@@ -86,7 +91,7 @@ func NewEngine(b *bus.Bus, hub string, rules []config.Rule, log *slog.Logger) (*
 	e := &Engine{
 		b: b, kv: bus.KV{Bucket: b.State}, hub: hub, rules: compiled,
 		byName: map[string][]*rule{}, latest: NewLatest(), log: log,
-		states: map[string]*AlertState{},
+		states: map[string]*AlertState{}, seen: map[string]time.Time{},
 	}
 	for _, r := range compiled {
 		e.byName[r.cfg.Metric] = append(e.byName[r.cfg.Metric], r)
@@ -147,6 +152,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		<-ctx.Done()
 		it.Stop()
 	}()
+	go e.sweepLoop(ctx)
 	e.log.Info("rule engine started", "rules", len(e.rules))
 
 	var seq, saved uint64
@@ -207,6 +213,9 @@ func (e *Engine) handle(ctx context.Context, msg jetstream.Msg) {
 func (e *Engine) evaluate(ctx context.Context, r *rule, m events.Metric) {
 	labels := r.labels(m)
 	fp := events.Fingerprint(r.cfg.Name, labels)
+	e.evalMu.Lock()
+	defer e.evalMu.Unlock()
+	e.seen[fp] = time.Now()
 
 	e.mu.Lock()
 	st := e.states[fp]
@@ -303,6 +312,84 @@ func (e *Engine) publish(ctx context.Context, a events.Alert, at time.Time) erro
 	ev.ID = fmt.Sprintf("%s-%s-%d", a.Fingerprint, a.Status, a.StartsAt.UnixNano())
 	ev.Time = at.UTC()
 	return e.b.Publish(ctx, ev)
+}
+
+// StaleAfter is how long a firing or pending alert's series may send
+// nothing before the alert is resolved as gone: a series that disappears
+// (a removed disk, a relabelled job) must not page forever.
+const StaleAfter = 5 * time.Minute
+
+// sweep resolves firing alerts, and forgets pending ones, whose series sent
+// no sample for StaleAfter.
+func (e *Engine) sweep(ctx context.Context, now time.Time) {
+	e.evalMu.Lock()
+	defer e.evalMu.Unlock()
+	e.mu.Lock()
+	var stale []*AlertState
+	for fp, st := range e.states {
+		if st.Kind != "threshold" || (st.Status != statePending && st.Status != stateFiring) {
+			continue
+		}
+		last, ok := e.seen[fp]
+		if !ok {
+			// Loaded after a restart: the series gets StaleAfter from now.
+			e.seen[fp] = now
+			continue
+		}
+		if now.Sub(last) >= StaleAfter {
+			stale = append(stale, st)
+		}
+	}
+	e.mu.Unlock()
+
+	for _, st := range stale {
+		delete(e.seen, st.Fingerprint)
+		if st.Status == statePending {
+			e.forget(ctx, st)
+			continue
+		}
+		r := e.ruleNamed(st.Rule)
+		if r == nil {
+			continue
+		}
+		end := now.UTC()
+		st.Status, st.EndedAt = stateResolved, &end
+		st.Summary = fmt.Sprintf("%s on %s sent no sample for %s: resolved as gone (last value %s)",
+			st.Metric, st.Host, StaleAfter, fmtNum(st.Value))
+		if err := e.publish(ctx, e.alert(r, st, events.StatusResolved), now); err != nil {
+			e.log.Error("publish alert", "fingerprint", st.Fingerprint, "error", err)
+			st.Status, st.EndedAt = stateFiring, nil
+			continue
+		}
+		e.save(ctx, st)
+		e.log.Info("alert resolved: series gone", "rule", st.Rule, "fingerprint", st.Fingerprint)
+		if e.OnAlert != nil {
+			e.OnAlert(ctx, e.alert(r, st, events.StatusResolved))
+		}
+	}
+}
+
+func (e *Engine) ruleNamed(name string) *rule {
+	for _, r := range e.rules {
+		if r.cfg.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// sweepLoop runs sweep every 30 s until ctx ends.
+func (e *Engine) sweepLoop(ctx context.Context) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			e.sweep(ctx, now)
+		}
+	}
 }
 
 // PublishAlert stores an alert raised outside the threshold rules (analysis

@@ -3,6 +3,7 @@ package optimizer_test
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -103,6 +104,25 @@ func TestEngine_ForAndHysteresis(t *testing.T) {
 	}
 	if rec.alerts[1].Fingerprint != a.Fingerprint {
 		t.Fatal("firing and resolved fingerprints differ")
+	}
+
+	// A series that fires and then vanishes is resolved as gone, once.
+	feed(90*time.Second, 95)
+	feed(125*time.Second, 95)
+	wait(3)
+	e.Sweep(ctx, time.Now().Add(time.Minute))
+	if n := len(rec.statuses()); n != 3 {
+		t.Fatalf("a sweep before StaleAfter resolved something: %v", rec.statuses())
+	}
+	e.Sweep(ctx, time.Now().Add(optimizer.StaleAfter+time.Second))
+	e.Sweep(ctx, time.Now().Add(2*optimizer.StaleAfter))
+	got = rec.statuses()
+	if len(got) != 4 || got[3] != "resolved" {
+		t.Fatalf("statuses %v, want the vanished series resolved once", got)
+	}
+	st, ok := e.State(a.Fingerprint)
+	if !ok || st.Status != "resolved" || !strings.Contains(st.Summary, "resolved as gone") {
+		t.Fatalf("state after the series vanished: %+v", st)
 	}
 	cancel()
 	<-done
