@@ -68,6 +68,12 @@ func Compare(before, after events.Stats, lowerIsBetter bool) string {
 	if before.Max > before.Min && after.Median >= before.Min && after.Median <= before.Max {
 		return NoChange
 	}
+	// Overlapping ranges: some sample after is as good as one before, so
+	// the samples cannot tell the two apart, whatever the medians say.
+	spread := before.Max > before.Min || after.Max > after.Min
+	if spread && after.Min <= before.Max && after.Max >= before.Min {
+		return NoChange
+	}
 	if (d < 0) == lowerIsBetter {
 		return Improved
 	}
