@@ -63,7 +63,11 @@ func newReportCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Report a period: metrics, trends, anomalies, alerts, runs, delivery health, recommendations",
-		Args:  cobra.NoArgs,
+		Long: `Report a period: per metric avg/min/max/p95 and trend, anomalies, alerts (count, time
+firing, MTTR), optimization runs with their measured effects, delivery health and
+recommendations. --format is table, json, summary, markdown or html (one self-contained
+file with sparklines; use --out).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f, err := format(cmd, "table", "json", "summary", "markdown", "html")
 			if err != nil {
