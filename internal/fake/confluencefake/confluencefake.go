@@ -15,6 +15,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/tend-dev/tend/internal/fake/record"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -64,14 +65,13 @@ type Server struct {
 	*httptest.Server
 	cfg Config
 
-	mu       sync.Mutex
-	pages    []*Page
-	nextID   int
-	faults   []Fault
-	delay    time.Duration
-	edits    []string
-	requests map[string]int
-	received []Request
+	mu     sync.Mutex
+	pages  []*Page
+	nextID int
+	faults []Fault
+	delay  time.Duration
+	edits  []string
+	record.Log
 }
 
 // New starts a fake Confluence on 127.0.0.1. Its API lives under
@@ -92,7 +92,7 @@ func New(cfg Config) *Server {
 	if cfg.Prefix == "" {
 		cfg.Prefix = "/wiki"
 	}
-	s := &Server{cfg: cfg, nextID: 65536, requests: map[string]int{}}
+	s := &Server{cfg: cfg, nextID: 65536}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -165,30 +165,7 @@ func (s *Server) PageByTitle(space, title string) (Page, bool) {
 }
 
 // Request is one request the server received, authenticated or not.
-type Request struct {
-	Method string
-	Path   string
-	Body   string
-}
-
-// Received returns every request so far, oldest first, e.g. to compare a
-// body with a golden file.
-func (s *Server) Received() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.received...)
-}
-
-// Requests returns how many requests were served per "METHOD pattern".
-func (s *Server) Requests() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.requests))
-	for k, v := range s.requests {
-		out[k] = v
-	}
-	return out
-}
+type Request = record.Request
 
 func (s *Server) add(p *Page) *Page {
 	s.nextID++
@@ -221,7 +198,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	r.Body = io.NopCloser(bytes.NewReader(raw))
 	s.mu.Lock()
-	s.received = append(s.received, Request{Method: r.Method, Path: r.URL.Path, Body: string(raw)})
+	s.Receive(r.Method, r.URL.Path, string(raw))
 	delay := s.delay
 	var fault *Fault
 	if len(s.faults) > 0 {
@@ -277,13 +254,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	switch {
 	case id == "" && r.Method == http.MethodGet:
-		s.requests["GET /content"]++
+		s.Count("GET /content")
 		s.find(w, r)
 	case id == "" && r.Method == http.MethodPost:
-		s.requests["POST /content"]++
+		s.Count("POST /content")
 		s.create(w, r)
 	case !strings.Contains(id, "/") && r.Method == http.MethodGet:
-		s.requests["GET /content/{id}"]++
+		s.Count("GET /content/{id}")
 		p := s.byID(id)
 		if p == nil {
 			writeErr(w, http.StatusNotFound, "No content found with id: ContentId{id="+id+"}")
@@ -291,7 +268,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, s.pageJSON(p, r.URL.Query().Get("expand")))
 	case !strings.Contains(id, "/") && r.Method == http.MethodPut:
-		s.requests["PUT /content/{id}"]++
+		s.Count("PUT /content/{id}")
 		s.update(w, r, id)
 	default:
 		writeErr(w, http.StatusMethodNotAllowed, "method not allowed")

@@ -14,7 +14,7 @@ func (s *Server) serveV2(w http.ResponseWriter, r *http.Request, rest string) {
 	parts := strings.Split(strings.Trim(rest, "/"), "/")
 	switch {
 	case len(parts) == 1 && parts[0] == "spaces" && r.Method == http.MethodGet:
-		s.requests["GET /v2/spaces"]++
+		s.Count("GET /v2/spaces")
 		var out []map[string]string
 		for _, k := range strings.Split(r.URL.Query().Get("keys"), ",") {
 			if i := index(s.cfg.Spaces, k); i >= 0 {
@@ -23,7 +23,7 @@ func (s *Server) serveV2(w http.ResponseWriter, r *http.Request, rest string) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"results": nonNil(out)})
 	case len(parts) == 1 && parts[0] == "pages" && r.Method == http.MethodGet:
-		s.requests["GET /v2/pages"]++
+		s.Count("GET /v2/pages")
 		q := r.URL.Query()
 		var out []map[string]any
 		for _, p := range s.pages {
@@ -34,10 +34,10 @@ func (s *Server) serveV2(w http.ResponseWriter, r *http.Request, rest string) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"results": nonNil(out), "_links": map[string]string{}})
 	case len(parts) == 1 && parts[0] == "pages" && r.Method == http.MethodPost:
-		s.requests["POST /v2/pages"]++
+		s.Count("POST /v2/pages")
 		s.createV2(w, r)
 	case len(parts) == 2 && parts[0] == "pages" && r.Method == http.MethodGet:
-		s.requests["GET /v2/pages/{id}"]++
+		s.Count("GET /v2/pages/{id}")
 		p := s.byID(parts[1])
 		if p == nil {
 			writeErrV2(w, http.StatusNotFound, "Page not found")
@@ -45,7 +45,7 @@ func (s *Server) serveV2(w http.ResponseWriter, r *http.Request, rest string) {
 		}
 		writeJSON(w, http.StatusOK, s.pageV2(p, r.URL.Query().Get("body-format")))
 	case len(parts) == 2 && parts[0] == "pages" && r.Method == http.MethodPut:
-		s.requests["PUT /v2/pages/{id}"]++
+		s.Count("PUT /v2/pages/{id}")
 		s.updateV2(w, r, parts[1])
 	default:
 		writeErrV2(w, http.StatusNotFound, "no such resource")

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/tend-dev/tend/internal/fake/record"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -114,13 +115,12 @@ type Server struct {
 	*httptest.Server
 	cfg Config
 
-	mu       sync.Mutex
-	repos    map[string]*repo
-	nextCmt  int64
-	faults   []Fault
-	delay    time.Duration
-	requests map[string]int
-	received []Request
+	mu      sync.Mutex
+	repos   map[string]*repo
+	nextCmt int64
+	faults  []Fault
+	delay   time.Duration
+	record.Log
 }
 
 // New starts a fake GitHub on 127.0.0.1. Call Close when done.
@@ -131,7 +131,7 @@ func New(cfg Config) *Server {
 	if len(cfg.Repos) == 0 {
 		cfg.Repos = []string{"tend-dev/app"}
 	}
-	s := &Server{cfg: cfg, repos: map[string]*repo{}, requests: map[string]int{}}
+	s := &Server{cfg: cfg, repos: map[string]*repo{}}
 	for _, r := range cfg.Repos {
 		s.repos[r] = &repo{}
 	}
@@ -226,30 +226,7 @@ func (s *Server) Statuses(repoName, sha string) []Status {
 }
 
 // Request is one request the server received, authenticated or not.
-type Request struct {
-	Method string
-	Path   string
-	Body   string
-}
-
-// Received returns every request so far, oldest first, e.g. to compare a
-// body with a golden file.
-func (s *Server) Received() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.received...)
-}
-
-// Requests returns how many requests were served per "METHOD pattern".
-func (s *Server) Requests() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.requests))
-	for k, v := range s.requests {
-		out[k] = v
-	}
-	return out
-}
+type Request = record.Request
 
 func copyIssue(is *Issue) Issue {
 	c := *is
@@ -263,7 +240,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	r.Body = io.NopCloser(bytes.NewReader(raw))
 	s.mu.Lock()
-	s.received = append(s.received, Request{Method: r.Method, Path: r.URL.Path, Body: string(raw)})
+	s.Receive(r.Method, r.URL.Path, string(raw))
 	delay := s.delay
 	var fault *Fault
 	if len(s.faults) > 0 {
@@ -314,12 +291,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if path == "/rate_limit" {
-		s.requests["GET /rate_limit"]++
+		s.Count("GET /rate_limit")
 		writeJSON(w, http.StatusOK, map[string]any{"resources": map[string]any{}})
 		return
 	}
 	if len(p) == 2 && p[0] == "search" && p[1] == "issues" {
-		s.requests["GET /search/issues"]++
+		s.Count("GET /search/issues")
 		s.search(w, r)
 		return
 	}
@@ -335,7 +312,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	rest := p[3:]
 	key := r.Method + " " + pattern(rest)
-	s.requests[key]++
+	s.Count(key)
 	switch key {
 	case "GET ":
 		writeJSON(w, http.StatusOK, map[string]any{"full_name": name, "id": 1})

@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/tend-dev/tend/internal/fake/record"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -133,16 +134,15 @@ type Server struct {
 	*httptest.Server
 	cfg Config
 
-	mu       sync.Mutex
-	issues   []*Issue
-	nextID   int
-	nextCmt  int
-	faults   []Fault
-	delay    time.Duration
-	hold     time.Duration
-	requests map[string]int
-	received []Request
-	now      func() time.Time
+	mu      sync.Mutex
+	issues  []*Issue
+	nextID  int
+	nextCmt int
+	faults  []Fault
+	delay   time.Duration
+	hold    time.Duration
+	record.Log
+	now func() time.Time
 }
 
 // New starts a fake JIRA on 127.0.0.1. Call Close when done.
@@ -159,7 +159,7 @@ func New(cfg Config) *Server {
 	if len(cfg.Projects) == 0 {
 		cfg.Projects = []string{"OPS"}
 	}
-	s := &Server{cfg: cfg, nextID: 10000, requests: map[string]int{}, now: time.Now}
+	s := &Server{cfg: cfg, nextID: 10000, now: time.Now}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -229,31 +229,7 @@ func (s *Server) SetResolved(key string, t time.Time) bool {
 }
 
 // Request is one request the server received, authenticated or not.
-type Request struct {
-	Method string
-	Path   string
-	Body   string
-}
-
-// Received returns every request so far, oldest first, e.g. to compare a
-// body with a golden file.
-func (s *Server) Received() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.received...)
-}
-
-// Requests returns how many requests were served per "METHOD path-pattern",
-// e.g. "POST /issue".
-func (s *Server) Requests() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.requests))
-	for k, v := range s.requests {
-		out[k] = v
-	}
-	return out
-}
+type Request = record.Request
 
 func copyIssue(i *Issue) Issue {
 	c := *i
@@ -277,7 +253,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	r.Body = io.NopCloser(bytes.NewReader(raw))
 	s.mu.Lock()
-	s.received = append(s.received, Request{Method: r.Method, Path: r.URL.Path, Body: string(raw)})
+	s.Receive(r.Method, r.URL.Path, string(raw))
 	delay, hold := s.delay, s.hold
 	var fault *Fault
 	if len(s.faults) > 0 {
@@ -338,10 +314,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	switch {
 	case r.Method == http.MethodGet && path == "/myself":
-		s.count("GET /myself")
+		s.Count("GET /myself")
 		writeJSON(w, http.StatusOK, map[string]any{"name": "tend", "active": true})
 	case r.Method == http.MethodGet && path == "/search":
-		s.count("GET /search")
+		s.Count("GET /search")
 		if !s.cfg.DataCenter {
 			writeErr(w, http.StatusGone, []string{"The requested API has been removed. " +
 				"Please migrate to the /rest/api/3/search/jql API."}, nil)
@@ -349,39 +325,38 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		}
 		s.search(w, r)
 	case r.Method == http.MethodGet && path == "/search/jql":
-		s.count("GET /search/jql")
+		s.Count("GET /search/jql")
 		if s.cfg.DataCenter {
 			writeErr(w, http.StatusNotFound, []string{"null for uri: " + r.URL.Path}, nil)
 			return
 		}
 		s.search(w, r)
 	case r.Method == http.MethodPost && path == "/issue":
-		s.count("POST /issue")
+		s.Count("POST /issue")
 		s.create(w, r)
 	case len(parts) == 2 && parts[0] == "issue" && r.Method == http.MethodGet:
-		s.count("GET /issue/{key}")
+		s.Count("GET /issue/{key}")
 		s.get(w, parts[1])
 	case len(parts) == 2 && parts[0] == "issue" && r.Method == http.MethodDelete:
-		s.count("DELETE /issue/{key}")
+		s.Count("DELETE /issue/{key}")
 		s.delete(w, parts[1])
 	case len(parts) == 2 && parts[0] == "issue" && r.Method == http.MethodPut:
-		s.count("PUT /issue/{key}")
+		s.Count("PUT /issue/{key}")
 		s.edit(w, r, parts[1])
 	case len(parts) == 3 && parts[0] == "issue" && parts[2] == "comment" && r.Method == http.MethodPost:
-		s.count("POST /issue/{key}/comment")
+		s.Count("POST /issue/{key}/comment")
 		s.comment(w, r, parts[1])
 	case len(parts) == 3 && parts[0] == "issue" && parts[2] == "transitions" && r.Method == http.MethodGet:
-		s.count("GET /issue/{key}/transitions")
+		s.Count("GET /issue/{key}/transitions")
 		s.transitions(w, parts[1])
 	case len(parts) == 3 && parts[0] == "issue" && parts[2] == "transitions" && r.Method == http.MethodPost:
-		s.count("POST /issue/{key}/transitions")
+		s.Count("POST /issue/{key}/transitions")
 		s.transition(w, r, parts[1])
 	default:
 		writeErr(w, http.StatusNotFound, []string{"null for uri: " + r.URL.Path}, nil)
 	}
 }
 
-func (s *Server) count(k string) { s.requests[k]++ }
 
 func (s *Server) authorized(r *http.Request) bool {
 	h := r.Header.Get("Authorization")
