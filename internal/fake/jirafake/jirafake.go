@@ -357,7 +357,6 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-
 func (s *Server) authorized(r *http.Request) bool {
 	h := r.Header.Get("Authorization")
 	if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
