@@ -144,10 +144,23 @@ func execute(ctx context.Context, task string, env Env, s sampling, p plan) even
 		res.Verdict = Failed
 	case done == 0:
 		res.Verdict = Skipped
+	case len(meters) > 0 && measured(res.Measures) == 0:
+		res.Verdict = NotMeasured
 	default:
 		res.Verdict = overall(res.Measures)
 	}
 	return res
+}
+
+// measured counts the measurements that compared real samples.
+func measured(ms []events.Measurement) int {
+	n := 0
+	for _, m := range ms {
+		if m.Verdict != NotMeasured {
+			n++
+		}
+	}
+	return n
 }
 
 // overall is a task's verdict from its measurements: improved when some

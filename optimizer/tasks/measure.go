@@ -59,7 +59,7 @@ func Percentile(xs []float64, p float64) float64 {
 // traffic (its lookups, its queries).
 func Compare(before, after events.Stats, lowerIsBetter bool) string {
 	if before.N == 0 || after.N == 0 {
-		return NoChange
+		return NotMeasured
 	}
 	d := after.Median - before.Median
 	if math.Abs(d) <= before.Spread+after.Spread || math.Abs(d) < 0.01*math.Abs(before.Median) {

@@ -44,7 +44,7 @@ func TestCompare(t *testing.T) {
 		{"within spread", st(10, 12, 14), st(11, 11.5, 12), true, tasks.NoChange},
 		{"inside before range", st(5, 10, 30), st(6, 6.2, 6.4), true, tasks.NoChange},
 		{"clear drop with noise", st(50, 52, 55), st(5, 6, 7), true, tasks.Improved},
-		{"no samples", events.Stats{}, st(1, 1, 1), true, tasks.NoChange},
+		{"no samples", events.Stats{}, st(1, 1, 1), true, tasks.NotMeasured},
 		{"under 1%", st(1000, 1000, 1000), st(995, 995, 995), true, tasks.NoChange},
 	}
 	for _, tt := range tests {

@@ -20,6 +20,9 @@ const (
 	Skipped = "skipped"
 	// Failed: every step the task tried failed.
 	Failed = "failed"
+	// NotMeasured: the steps ran but no figure could be taken before or
+	// after, so nothing can be said of their effect.
+	NotMeasured = "not measured"
 )
 
 // Env is what one run asks of a task.
