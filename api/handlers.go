@@ -125,7 +125,9 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error(), "")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"metric": name, "since": time.Now().Add(-since).UTC(), "points": points})
+	writeJSON(w, http.StatusOK, map[string]any{
+		"metric": name, "since": time.Now().Add(-since).UTC(), "points": points,
+	})
 }
 
 // History reads a metric's samples since a time from METRICS, oldest first,

@@ -59,7 +59,8 @@ func (s *Server) prometheus(w http.ResponseWriter, _ *http.Request) {
 				quote(integration), strconv.FormatFloat(le, 'g', -1, 64), cum[i]))
 		}
 		lines = append(lines,
-			fmt.Sprintf("tend_delivery_duration_seconds_bucket{integration=%s,le=\"+Inf\"} %d", quote(integration), n),
+			fmt.Sprintf("tend_delivery_duration_seconds_bucket{integration=%s,le=\"+Inf\"} %d",
+				quote(integration), n),
 			fmt.Sprintf("tend_delivery_duration_seconds_sum{integration=%s} %g", quote(integration), sum),
 			fmt.Sprintf("tend_delivery_duration_seconds_count{integration=%s} %d", quote(integration), n))
 	})

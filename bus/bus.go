@@ -261,7 +261,8 @@ const maxSubject = 1024
 
 func checkSubject(subject string) error {
 	if len(subject) > maxSubject {
-		return fmt.Errorf("%w: %d bytes (names are limited to %d)", ErrSubjectTooLong, len(subject), events.MaxNameLen)
+		return fmt.Errorf("%w: %d bytes (names are limited to %d)",
+			ErrSubjectTooLong, len(subject), events.MaxNameLen)
 	}
 	return nil
 }

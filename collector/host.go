@@ -84,7 +84,10 @@ func (h *hostSource) Collect(ctx context.Context) ([]Sample, error) {
 	return out, nil
 }
 
-func (h *hostSource) disks(ctx context.Context, now time.Time, add func(string, float64, string, map[string]string)) {
+// addFunc appends one sample: name, value, unit, labels.
+type addFunc func(name string, v float64, unit string, labels map[string]string)
+
+func (h *hostSource) disks(ctx context.Context, now time.Time, add addFunc) {
 	parts, err := disk.PartitionsWithContext(ctx, false)
 	if err == nil {
 		seen := map[string]bool{}
@@ -119,7 +122,7 @@ func (h *hostSource) disks(ctx context.Context, now time.Time, add func(string, 
 	}
 }
 
-func (h *hostSource) network(ctx context.Context, now time.Time, add func(string, float64, string, map[string]string)) {
+func (h *hostSource) network(ctx context.Context, now time.Time, add addFunc) {
 	ifs, err := net.IOCountersWithContext(ctx, true)
 	if err != nil {
 		return

@@ -274,7 +274,8 @@ func (d *decoder) slice(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.SequenceNode {
 		// A single value where a list is wanted is a list of one.
 		if n.Kind == yaml.ScalarNode && v.Type().Elem().Kind() == reflect.String {
-			v.Set(reflect.Append(reflect.MakeSlice(v.Type(), 0, 1), reflect.ValueOf(n.Value).Convert(v.Type().Elem())))
+			one := reflect.ValueOf(n.Value).Convert(v.Type().Elem())
+			v.Set(reflect.Append(reflect.MakeSlice(v.Type(), 0, 1), one))
 			return
 		}
 		d.fail(n, path, "want a list, got %s", kindName(n))

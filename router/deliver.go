@@ -140,7 +140,8 @@ func (w *worker) attempt(ctx context.Context, msg jetstream.Msg, md *jetstream.M
 	rec.Attempts, rec.LastError, rec.Status = n, ie.Error(), a.Status
 
 	if ie.Permanent {
-		w.deadLetter(ctx, msg, md, ev, rec, deadInfo{reason: "permanent: " + ie.Reason, last: ie.Error(), attempt: &a})
+		info := deadInfo{reason: "permanent: " + ie.Reason, last: ie.Error(), attempt: &a}
+		w.deadLetter(ctx, msg, md, ev, rec, info)
 		return
 	}
 	delay := Delay(w.spec.Retry, n, ie.RetryAfter)

@@ -83,7 +83,9 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 	}
 
 	until := time.Now()
-	in := report.Input{Name: "adhoc", Title: "tend report", Since: until.Add(-since), Until: until, Metrics: metrics}
+	in := report.Input{
+		Name: "adhoc", Title: "tend report", Since: until.Add(-since), Until: until, Metrics: metrics,
+	}
 	rep, err := Build(r.Context(), h.Store, h.Bus, h.Router, in)
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})

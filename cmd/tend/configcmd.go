@@ -65,7 +65,8 @@ func checkConfig(path string) (*config.Config, error) {
 		}
 	}
 	for _, in := range cfg.Integrations {
-		if _, err := integrations.New(in, integrations.Deps{Logger: log, Refs: integrations.NewMemRefs()}); err != nil {
+		deps := integrations.Deps{Logger: log, Refs: integrations.NewMemRefs()}
+		if _, err := integrations.New(in, deps); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -51,7 +51,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.PersistentFlags().String("server", "", "tend server URL (env TEND_SERVER, default http://127.0.0.1:9740)")
+	root.PersistentFlags().String("server", "",
+		"tend server URL (env TEND_SERVER, default http://127.0.0.1:9740)")
 	root.PersistentFlags().String("format", "table", "output format: table, json or summary")
 
 	root.AddCommand(

@@ -41,7 +41,8 @@ func New(spec config.Integration, _ integrations.Deps) (integrations.Integration
 		return nil, err
 	}
 	if set.Path == "" {
-		return nil, spec.Settings.Errorf("path", "a file integration needs a path, e.g. /var/log/tend/alerts.jsonl")
+		return nil, spec.Settings.Errorf("path",
+			"a file integration needs a path, e.g. /var/log/tend/alerts.jsonl")
 	}
 	return &Integration{set: set}, nil
 }
@@ -73,7 +74,8 @@ func (i *Integration) Deliver(_ context.Context, ev events.Event) (integrations.
 	if i.set.Sync {
 		if err := i.f.Sync(); err != nil {
 			i.reset()
-			return integrations.Receipt{}, integrations.Retryable("sync file", fmt.Errorf("%s: %w", i.set.Path, err))
+			err = fmt.Errorf("%s: %w", i.set.Path, err)
+			return integrations.Receipt{}, integrations.Retryable("sync file", err)
 		}
 	}
 	return integrations.Receipt{}, nil
